@@ -84,9 +84,9 @@ export type StoredRecord = CacheEntry | VaryRecord;
  */
 export interface CacheStore {
   readonly name: string;
-  get(key: string): MaybePromise<StoredRecord | undefined>;
+  get(key: string, hints?: StoreHints): MaybePromise<StoredRecord | undefined>;
   /** `ttlMs` is how long the record may be kept; it is always > 0. */
-  set(key: string, record: StoredRecord, ttlMs: number): MaybePromise<void>;
+  set(key: string, record: StoredRecord, ttlMs: number, hints?: StoreHints): MaybePromise<void>;
   delete(key: string): MaybePromise<void>;
   clear(): MaybePromise<void>;
   close?(): MaybePromise<void>;
@@ -96,4 +96,85 @@ export interface CacheStore {
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
+}
+
+/** Names of the tiers a policy may choose (the seed's `layers: ["l1", "l2"]`). */
+export type LayerName = 'l1' | 'l2';
+
+/** Per-call hints a composite store may use; a single store ignores them. */
+export interface StoreHints {
+  /** Which tiers to read and write; all of them when absent. */
+  readonly layers?: readonly LayerName[] | undefined;
+}
+
+/** A message that tells every instance to drop what it holds locally. */
+export type InvalidationMessage =
+  | { readonly type: 'keys'; readonly keys: readonly string[] }
+  | { readonly type: 'tags'; readonly tags: readonly string[] }
+  | { readonly type: 'all' };
+
+/** Carries invalidations between instances (Redis pub/sub, for example). */
+export interface InvalidationBus {
+  publish(message: InvalidationMessage): Promise<void>;
+  /**
+   * `onMessage` runs for messages from other instances; `onReset` runs when messages may have been
+   * lost (a reconnect), and the instance must then drop its whole local tier. Returns unsubscribe.
+   */
+  subscribe(onMessage: (message: InvalidationMessage) => void, onReset: () => void): () => void;
+  close?(): MaybePromise<void>;
+}
+
+/** A cross-instance lock per key, so that a fleet facing one cold key calls the origin once. */
+export interface LeaseManager {
+  /** Try to take the lease; returns a release function, or undefined when another holder has it. */
+  acquire(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
+}
+
+/** Data classification of the seed's security section. */
+export type Classification = 'public' | 'personal' | 'sensitive';
+
+/**
+ * What the engine does for one request, resolved from options, configuration rules and per-route
+ * options. Every field is optional; the engine's defaults apply to what is absent.
+ */
+export interface CachePolicy {
+  /** Rule name, for metrics and `Cache-Status` detail. */
+  readonly name?: string | undefined;
+  /** false: bypass the cache for this request entirely. */
+  readonly cache?: boolean | undefined;
+  /** Freshness lifetime in seconds for responses that carry no explicit freshness of their own. */
+  readonly ttl?: number | undefined;
+  /** When true, `ttl` replaces the origin's own freshness (the origin's no-store/private still hold). */
+  readonly override?: boolean | undefined;
+  readonly layers?: readonly LayerName[] | undefined;
+  /** Tags attached to the stored entry (already expanded from templates). */
+  readonly tags?: readonly string[] | undefined;
+  /** Store per user: the response is kept only in the request's partition. */
+  readonly private?: boolean | undefined;
+  /** Request header fields added to the key beyond the response's Vary (lower-case). */
+  readonly varyHeaders?: readonly string[] | undefined;
+  /** When set, only these query parameters are kept in the key. */
+  readonly queryAllow?: readonly string[] | undefined;
+  /** Query parameters dropped from the key (`*` suffix is a prefix match: `utm_*`). */
+  readonly queryIgnore?: readonly string[] | undefined;
+  /** Seconds; override the origin's RFC 5861 windows when set. */
+  readonly staleWhileRevalidate?: number | undefined;
+  readonly staleIfError?: number | undefined;
+  readonly maxBodyBytes?: number | undefined;
+  /** Status codes that may be stored (others pass through). */
+  readonly statuses?: readonly number[] | undefined;
+  /** Content types (type/subtype, `*` wildcards) that may be stored. */
+  readonly contentTypes?: readonly string[] | undefined;
+  readonly classification?: Classification | undefined;
+  /** Allow storing responses with Set-Cookie: the stored copy drops the Set-Cookie field. */
+  readonly storeSetCookie?: boolean | undefined;
+  /** Header fields the gateway sends downstream in place of the origin's caching fields. */
+  readonly downstream?: DownstreamHeaders | undefined;
+}
+
+/** What browsers and CDNs are told (the browser and CDN levels of the seed). */
+export interface DownstreamHeaders {
+  readonly cacheControl?: string | undefined;
+  readonly cdnCacheControl?: string | undefined;
+  readonly surrogateControl?: string | undefined;
 }
