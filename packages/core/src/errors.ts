@@ -29,7 +29,8 @@ export function invalidOption(name: string, value: unknown, expected: string): G
 }
 
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
   if (typeof value === 'function') return 'a function';
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;

@@ -46,9 +46,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   }
   const maxEntryBytes = options.maxEntryBytes ?? Math.floor(maxBytes / 10);
   if (!Number.isSafeInteger(maxEntryBytes) || maxEntryBytes < 1 || maxEntryBytes > maxBytes) {
-    throw invalidOption('maxEntryBytes', options.maxEntryBytes, `an integer from 1 to maxBytes (${maxBytes})`);
+    throw invalidOption(
+      'maxEntryBytes',
+      options.maxEntryBytes,
+      `an integer from 1 to maxBytes (${maxBytes})`,
+    );
   }
-  return new MemoryStore(maxBytes, maxEntries, maxEntryBytes, options.clock ?? systemClock, options.onEvict);
+  return new MemoryStore(
+    maxBytes,
+    maxEntries,
+    maxEntryBytes,
+    options.clock ?? systemClock,
+    options.onEvict,
+  );
 }
 
 export class MemoryStore implements CacheStore {

@@ -1,0 +1,1155 @@
+import fresh from 'fresh';
+import { formatCacheStatus, type CacheStatusParts, type ForwardReason } from './cache-status.ts';
+import { systemClock } from './clock.ts';
+import { invalidOption } from './errors.ts';
+import { digest, generateETag } from './hash.ts';
+import { firstHeader, requestHeader, withoutHopByHop } from './headers.ts';
+import { buildPrimaryKey, selectingValues, variantKey, type KeySettings } from './key.ts';
+import { createMemoryStore } from './memory-store.ts';
+import type { HandleResult, HeadAction, Origin, OriginOutcome, SendPlan } from './origin.ts';
+import {
+  assessStorability,
+  canServeStaleOnError,
+  computeInitialAge,
+  decideReuse,
+  NO_REQUEST_DIRECTIVES,
+  parseRequestDirectives,
+  staleKeepSeconds,
+  type NotStoredReason,
+  type PolicySettings,
+  type RequestDirectives,
+} from './policy.ts';
+import type {
+  CacheEntry,
+  CachePolicy,
+  CacheRequest,
+  CacheStore,
+  Clock,
+  HeaderList,
+  InvalidationBus,
+  InvalidationMessage,
+  LeaseManager,
+  StoreHints,
+  StoredRecord,
+  VaryRecord,
+} from './types.ts';
+
+/** Something the engine did, for metrics and logs. Never carries user data or raw keys. */
+export type CacheEvent =
+  | {
+      readonly type: 'hit';
+      readonly policy: string | undefined;
+      readonly stale: boolean;
+      readonly collapsed: boolean;
+    }
+  | { readonly type: 'miss'; readonly policy: string | undefined; readonly reason: ForwardReason }
+  | { readonly type: 'bypass'; readonly policy: string | undefined; readonly reason: string }
+  | { readonly type: 'revalidated'; readonly policy: string | undefined; readonly status: number }
+  | { readonly type: 'stale-if-error'; readonly policy: string | undefined }
+  | { readonly type: 'stored'; readonly policy: string | undefined; readonly bytes: number }
+  | {
+      readonly type: 'not-stored';
+      readonly policy: string | undefined;
+      readonly reason: NotStoredReason | 'invalidated';
+    }
+  | { readonly type: 'coalesced'; readonly policy: string | undefined }
+  | { readonly type: 'invalidated'; readonly keys: number }
+  | {
+      readonly type: 'store-error';
+      readonly operation: 'get' | 'set' | 'delete' | 'clear';
+      readonly error: unknown;
+    };
+
+export interface HttpCacheOptions {
+  /** Where entries live. Default: a memory store of 64 MiB / 10,000 entries. */
+  readonly store?: CacheStore;
+  readonly clock?: Clock;
+  /** Keys are prefixed with it: two caches sharing a store with different namespaces never meet. */
+  readonly namespace?: string;
+  /** Freshness lifetime in seconds for responses without explicit freshness (origin headers win). */
+  readonly ttl?: number;
+  /** Per-request rules (see `@gatecache/core/config`); merged over the options above. */
+  readonly policy?: (request: CacheRequest) => CachePolicy | undefined;
+  /** Resolves the user of a request, for private (per-user) storage. The value is hashed. */
+  readonly partition?: (request: CacheRequest) => string | undefined;
+  /** Largest body stored, in bytes. Default 5 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Generate a strong ETag for stored responses that have none. Default true. */
+  readonly etag?: boolean;
+  /** Ignore the client's Cache-Control/Pragma (a gateway protecting its origin). Default false. */
+  readonly ignoreRequestCacheControl?: boolean;
+  /**
+   * Response fields obeyed ahead of Cache-Control (RFC 9213), first present wins.
+   * Default `['gatecache-cache-control', 'cdn-cache-control']`.
+   */
+  readonly targetedFields?: readonly string[];
+  /** Query parameters left out of keys (`utm_*` prefix patterns allowed). Default none. */
+  readonly queryIgnore?: readonly string[];
+  /** Query parameters whose values are hashed in keys. Default: common credential names. */
+  readonly sensitiveQuery?: readonly string[];
+  /** Key on the Host header. Default true. */
+  readonly keyHost?: boolean;
+  /** Name in Cache-Status. Default `gatecache`. */
+  readonly cacheStatusName?: string;
+  /** Seconds a stale entry with validators is kept for revalidation. Default 300. */
+  readonly revalidationWindow?: number;
+  readonly heuristicFraction?: number;
+  readonly heuristicMaxSeconds?: number;
+  /** Collapse concurrent misses for one key into one origin call. Default true. */
+  readonly coalesce?: boolean;
+  /** Cross-instance invalidation (Redis pub/sub, for example). */
+  readonly bus?: InvalidationBus;
+  /** Cross-instance coalescing: one origin call per cold key across a fleet. */
+  readonly leases?: LeaseManager;
+  /** How long a request waits for another instance's fetch before fetching itself. Default 5000 ms. */
+  readonly leaseWaitMs?: number;
+  readonly onEvent?: (event: CacheEvent) => void;
+}
+
+const DEFAULT_SENSITIVE_QUERY = [
+  'token',
+  'access_token',
+  'id_token',
+  'refresh_token',
+  'api_key',
+  'apikey',
+  'key',
+  'password',
+  'secret',
+  'signature',
+  'sig',
+  'auth',
+  'session',
+  'code',
+];
+
+const CLIENT_VALIDATORS = [
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+];
+
+/** Fields a 304 must not change in the stored response (RFC 9111 §3.2). */
+const NOT_UPDATED_BY_304 = new Set([
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'age',
+]);
+
+/** Fields a 304 from the cache carries (RFC 9110 §15.4.5). */
+const NOT_MODIFIED_FIELDS = new Set([
+  'cache-control',
+  'content-location',
+  'date',
+  'etag',
+  'expires',
+  'vary',
+  'last-modified',
+]);
+
+interface Settings extends PolicySettings, KeySettings {
+  readonly generateEtag: boolean;
+  readonly ignoreRequestCacheControl: boolean;
+  readonly cacheStatusName: string;
+  readonly coalesce: boolean;
+  readonly leaseWaitMs: number;
+}
+
+/** Everything about one request the engine works out once. */
+interface RequestContext {
+  readonly request: CacheRequest;
+  readonly policy: CachePolicy;
+  readonly directives: RequestDirectives;
+  readonly sharedKey: string;
+  readonly privateKey: string | undefined;
+  readonly hints: StoreHints | undefined;
+  readonly isHead: boolean;
+}
+
+type Lookup =
+  | { readonly found: true; readonly entry: CacheEntry; readonly key: string }
+  | {
+      readonly found: false;
+      readonly reason: 'uri-miss' | 'vary-miss';
+      /** Vary records seen at the shared and private keys, reused when storing a variant. */
+      readonly varyRecords: ReadonlyMap<string, VaryRecord>;
+    };
+
+interface Flight {
+  readonly done: Promise<void>;
+  /** False when the leader's response could not be stored: waiters then fetch on their own. */
+  storable: boolean;
+}
+
+const HTTP_DATE = (ms: number): string => new Date(ms).toUTCString();
+
+function positiveNumber(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  allowZero = false,
+): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (!allowZero && value === 0)
+  ) {
+    throw invalidOption(name, value, allowZero ? 'a number of 0 or more' : 'a positive number');
+  }
+  return value;
+}
+
+function stringList(
+  name: string,
+  value: readonly string[] | undefined,
+  fallback: readonly string[],
+): readonly string[] {
+  if (value === undefined) return fallback;
+  if (
+    !Array.isArray(value) ||
+    !value.every((item) => typeof item === 'string' && item.length > 0)
+  ) {
+    throw invalidOption(name, value, 'an array of non-empty strings');
+  }
+  return value.map((item: string) => item.toLowerCase());
+}
+
+/**
+ * The engine: looks requests up, decides with the RFC 9111 policy, runs the origin once per key,
+ * stores what may be stored, and tells the adapter what to send.
+ */
+export class HttpCache {
+  readonly store: CacheStore;
+  readonly clock: Clock;
+  readonly #settings: Settings;
+  readonly #options: HttpCacheOptions;
+  readonly #flights = new Map<string, Flight>();
+  /** Invalidation sequence per primary key, so a fetch that began before a purge never stores. */
+  readonly #invalidations = new Map<string, number>();
+  #sequence = 0;
+  #clearedAt = 0;
+  readonly #unsubscribe: (() => void) | undefined;
+  #stats = { hits: 0, misses: 0, stores: 0, bypasses: 0 };
+
+  constructor(options: HttpCacheOptions = {}) {
+    if (options === null || typeof options !== 'object')
+      throw invalidOption('options', options, 'an object');
+    this.#options = options;
+    this.clock = options.clock ?? systemClock;
+    this.store = options.store ?? createMemoryStore({ clock: this.clock });
+    const namespace = options.namespace ?? 'default';
+    if (typeof namespace !== 'string' || !/^[\w.-]{1,64}$/.test(namespace)) {
+      throw invalidOption('namespace', namespace, '1 to 64 letters, digits, ".", "_" or "-"');
+    }
+    if (options.ttl !== undefined) positiveNumber('ttl', options.ttl, 0, true);
+    const cacheStatusName = options.cacheStatusName ?? 'gatecache';
+    if (typeof cacheStatusName !== 'string' || !/^[a-zA-Z][\w.-]*$/.test(cacheStatusName)) {
+      throw invalidOption('cacheStatusName', cacheStatusName, 'a token such as "gatecache"');
+    }
+    for (const fn of ['policy', 'partition', 'onEvent'] as const) {
+      if (options[fn] !== undefined && typeof options[fn] !== 'function') {
+        throw invalidOption(fn, options[fn], 'a function');
+      }
+    }
+    this.#settings = {
+      namespace,
+      includeHost: options.keyHost ?? true,
+      queryIgnore: stringList('queryIgnore', options.queryIgnore, []),
+      sensitiveQuery: stringList('sensitiveQuery', options.sensitiveQuery, DEFAULT_SENSITIVE_QUERY),
+      targetedFields: stringList('targetedFields', options.targetedFields, [
+        'gatecache-cache-control',
+        'cdn-cache-control',
+      ]),
+      heuristicFraction: positiveNumber('heuristicFraction', options.heuristicFraction, 0.1, true),
+      heuristicMaxSeconds: positiveNumber(
+        'heuristicMaxSeconds',
+        options.heuristicMaxSeconds,
+        86_400,
+        true,
+      ),
+      revalidationWindow: positiveNumber(
+        'revalidationWindow',
+        options.revalidationWindow,
+        300,
+        true,
+      ),
+      maxBodyBytes: positiveNumber('maxBodyBytes', options.maxBodyBytes, 5 * 1024 * 1024),
+      generateEtag: options.etag ?? true,
+      ignoreRequestCacheControl: options.ignoreRequestCacheControl ?? false,
+      cacheStatusName,
+      coalesce: options.coalesce ?? true,
+      leaseWaitMs: positiveNumber('leaseWaitMs', options.leaseWaitMs, 5000),
+    };
+    if (typeof this.#settings.generateEtag !== 'boolean')
+      throw invalidOption('etag', options.etag, 'true or false');
+    this.#unsubscribe = options.bus?.subscribe(
+      (message) => void this.#applyRemote(message),
+      () => void this.#dropLocal(),
+    );
+  }
+
+  /** Counters since start (see `onEvent` for a full event stream). */
+  get stats(): Readonly<{ hits: number; misses: number; stores: number; bypasses: number }> {
+    return { ...this.#stats };
+  }
+
+  /** Handles one request end to end. Never rejects: a cache failure degrades to the origin. */
+  async handle(
+    request: CacheRequest,
+    origin: Origin,
+    overrides?: CachePolicy,
+  ): Promise<HandleResult> {
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      // RFC 9111 §4.4: unsafe methods invalidate; other methods just pass through.
+      const unsafe =
+        method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
+      return this.#passThrough(request, origin, unsafe ? 'method' : 'method', undefined, unsafe);
+    }
+    let policy: CachePolicy;
+    try {
+      policy = this.#resolvePolicy(request, overrides);
+    } catch (error) {
+      this.#emit({ type: 'store-error', operation: 'get', error });
+      return this.#passThrough(request, origin, 'bypass', 'policy-error', false);
+    }
+    if (policy.cache === false || policy.classification === 'sensitive') {
+      return this.#passThrough(request, origin, 'bypass', 'policy', false, policy);
+    }
+    // No range support: a range request goes to the origin as it is (RFC 9111 §3.3 not implemented).
+    if (request.headers['range'] !== undefined)
+      return this.#passThrough(request, origin, 'bypass', 'range', false, policy);
+    const directives = this.#settings.ignoreRequestCacheControl
+      ? NO_REQUEST_DIRECTIVES
+      : parseRequestDirectives(request.headers);
+    // RFC 9111 §5.2.1.5: no-store in the request: nothing of this exchange is stored.
+    if (directives.noStore)
+      return this.#passThrough(request, origin, 'request', 'no-store', false, policy);
+
+    const ctx = this.#context(request, policy, directives);
+    const lookup = await this.#lookup(ctx);
+    if (lookup.found) {
+      const { entry } = lookup;
+      const now = this.clock.now();
+      const reuse = decideReuse(entry, directives, now);
+      switch (reuse.type) {
+        case 'fresh':
+          return this.#serve(ctx, entry, { hit: true }, false);
+        case 'stale-accepted':
+          return this.#serve(ctx, entry, { hit: true, detail: 'max-stale' }, false);
+        case 'stale-while-revalidate':
+        // Without a way to run the origin in the background, revalidate in line.
+        // falls through
+        case 'revalidate':
+          if (directives.onlyIfCached) return this.#gatewayTimeout();
+          return this.#fetch(
+            ctx,
+            origin,
+            reuse.type === 'revalidate' && reuse.reason === 'request' ? 'request' : 'stale',
+            lookup,
+          );
+        default:
+          return reuse satisfies never;
+      }
+    }
+    // RFC 9111 §5.2.1.7: only-if-cached with nothing usable stored is a 504.
+    if (directives.onlyIfCached) return this.#gatewayTimeout();
+    return this.#fetch(ctx, origin, lookup.reason, lookup);
+  }
+
+  /**
+   * Drops everything stored for a URL (every variant, the shared entry and, when `partition` is
+   * given, that user's entry), here and on every instance sharing the bus.
+   */
+  async invalidateUrl(url: string, host?: string, partition?: string): Promise<void> {
+    const keys = this.#keysForUrl(url, host, partition);
+    await this.#invalidateKeys(keys, true);
+  }
+
+  /** Drops every entry of this cache, here and on every instance sharing the bus. */
+  async clear(): Promise<void> {
+    this.#clearedAt = ++this.#sequence;
+    await this.#safe('clear', () => this.store.clear());
+    this.#emit({ type: 'invalidated', keys: -1 });
+    await this.#publish({ type: 'all' });
+  }
+
+  /** Stops listening to the bus and closes the store. */
+  async close(): Promise<void> {
+    this.#unsubscribe?.();
+    await this.#options.bus?.close?.();
+    await this.store.close?.();
+  }
+
+  /** Engine options, then the matching rule, then per-route overrides: the most specific wins. */
+  #resolvePolicy(request: CacheRequest, overrides: CachePolicy | undefined): CachePolicy {
+    const rule = this.#options.policy?.(request);
+    let policy: CachePolicy = { ttl: this.#options.ttl };
+    if (rule !== undefined) policy = mergePolicy(policy, rule);
+    if (overrides !== undefined) policy = mergePolicy(policy, overrides);
+    return policy;
+  }
+
+  #context(
+    request: CacheRequest,
+    policy: CachePolicy,
+    directives: RequestDirectives,
+  ): RequestContext {
+    const partition = request.partition ?? policy.partition ?? this.#options.partition?.(request);
+    const parts = {
+      url: request.url,
+      host: request.host,
+      queryIgnore: policy.queryIgnore,
+      queryAllow: policy.queryAllow,
+    };
+    const sharedKey = buildPrimaryKey({ ...parts, partitionHash: undefined }, this.#settings);
+    const privateKey =
+      partition === undefined || partition === ''
+        ? undefined
+        : buildPrimaryKey(
+            { ...parts, partitionHash: digest(`${this.#settings.namespace}\n${partition}`) },
+            this.#settings,
+          );
+    return {
+      request,
+      policy,
+      directives,
+      sharedKey,
+      privateKey,
+      hints: policy.layers === undefined ? undefined : { layers: policy.layers },
+      isHead: request.method === 'HEAD',
+    };
+  }
+
+  #keysForUrl(url: string, host: string | undefined, partition: string | undefined): string[] {
+    const keys = [buildPrimaryKey({ url, host, partitionHash: undefined }, this.#settings)];
+    if (partition !== undefined && partition !== '') {
+      keys.push(
+        buildPrimaryKey(
+          { url, host, partitionHash: digest(`${this.#settings.namespace}\n${partition}`) },
+          this.#settings,
+        ),
+      );
+    }
+    return keys;
+  }
+
+  async #get(key: string, hints: StoreHints | undefined): Promise<StoredRecord | undefined> {
+    try {
+      const record = await this.store.get(key, hints);
+      // A record read under another key, or of another version, is foreign: a miss.
+      if (record === undefined || record.v !== 1 || record.key !== key) return undefined;
+      if (record.deleteAt <= this.clock.now()) return undefined;
+      return record;
+    } catch (error) {
+      this.#emit({ type: 'store-error', operation: 'get', error });
+      return undefined;
+    }
+  }
+
+  async #lookup(ctx: RequestContext): Promise<Lookup> {
+    const varyRecords = new Map<string, VaryRecord>();
+    let reason: 'uri-miss' | 'vary-miss' = 'uri-miss';
+    const primaries =
+      ctx.privateKey === undefined ? [ctx.sharedKey] : [ctx.sharedKey, ctx.privateKey];
+    for (const primary of primaries) {
+      const record = await this.#get(primary, ctx.hints);
+      if (record === undefined) continue;
+      if (record.kind === 'response') {
+        if (Object.keys(record.vary).length === 0)
+          return { found: true, entry: record, key: primary };
+        continue;
+      }
+      varyRecords.set(primary, record);
+      const values = selectingValues(ctx.request.headers, record.fields);
+      const key = variantKey(primary, record.epoch, record.fields, values);
+      const variant = await this.#get(key, ctx.hints);
+      // RFC 9111 §4.1: the stored selecting values must match the request's, absent only absent.
+      if (
+        variant?.kind === 'response' &&
+        record.fields.every((f) => variant.vary[f] === values[f])
+      ) {
+        return { found: true, entry: variant, key };
+      }
+      reason = 'vary-miss';
+    }
+    return { found: false, reason, varyRecords };
+  }
+
+  #emit(event: CacheEvent): void {
+    if (this.#options.onEvent === undefined) return;
+    try {
+      this.#options.onEvent(event);
+    } catch {
+      // A faulty listener must not break a request.
+    }
+  }
+
+  async #safe(operation: 'set' | 'delete' | 'clear', fn: () => unknown): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      this.#emit({ type: 'store-error', operation, error });
+    }
+  }
+
+  #gatewayTimeout(): HandleResult {
+    return {
+      type: 'send',
+      response: {
+        status: 504,
+        headers: [
+          ['content-type', 'text/plain; charset=utf-8'],
+          [
+            'cache-status',
+            formatCacheStatus(this.#settings.cacheStatusName, {
+              fwd: 'miss',
+              detail: 'only-if-cached',
+            }),
+          ],
+        ],
+        body: new TextEncoder().encode('Not in cache (only-if-cached)\n'),
+      },
+    };
+  }
+
+  /** A response built from a stored entry: 200 (or its status), HEAD without body, or 304. */
+  #serve(
+    ctx: RequestContext,
+    entry: CacheEntry,
+    status: CacheStatusParts,
+    collapsed: boolean,
+  ): HandleResult {
+    const now = this.clock.now();
+    const age = Math.floor(entry.initialAge + Math.max(0, now - entry.storedAt) / 1000);
+    const ttl = (entry.staleAt - now) / 1000;
+    const cacheStatus = formatCacheStatus(this.#settings.cacheStatusName, {
+      ...status,
+      collapsed,
+      ttl: Math.floor(ttl),
+    });
+    this.#stats.hits++;
+    this.#emit({ type: 'hit', policy: ctx.policy.name, stale: ttl <= 0, collapsed });
+    return { type: 'send', response: this.#planFromEntry(ctx, entry, age, cacheStatus) };
+  }
+
+  #planFromEntry(
+    ctx: RequestContext,
+    entry: CacheEntry,
+    age: number,
+    cacheStatus: string,
+  ): SendPlan {
+    const conditional =
+      entry.status >= 200 &&
+      entry.status < 300 &&
+      this.#matchesConditional(ctx.request, entry.headers);
+    const headers: HeaderList = [];
+    for (const field of entry.headers) {
+      if (conditional && !NOT_MODIFIED_FIELDS.has(field[0])) continue;
+      headers.push(field);
+    }
+    this.#applyDownstream(ctx.policy, headers);
+    headers.push(['age', String(age)], ['cache-status', cacheStatus]);
+    if (conditional) return { status: 304, headers, body: undefined };
+    headers.push(['content-length', String(entry.body.byteLength)]);
+    return { status: entry.status, headers, body: ctx.isHead ? undefined : entry.body };
+  }
+
+  /** Conditional GET evaluated like the `fresh` package (weak If-None-Match, then If-Modified-Since). */
+  #matchesConditional(request: CacheRequest, headers: HeaderList): boolean {
+    const inm = requestHeader(request.headers, 'if-none-match');
+    const ims = requestHeader(request.headers, 'if-modified-since');
+    if (inm === undefined && ims === undefined) return false;
+    const reqHeaders: Record<string, string> = {};
+    if (inm !== undefined) reqHeaders['if-none-match'] = inm;
+    if (ims !== undefined) reqHeaders['if-modified-since'] = ims;
+    const cc = requestHeader(request.headers, 'cache-control');
+    if (cc !== undefined && !this.#settings.ignoreRequestCacheControl)
+      reqHeaders['cache-control'] = cc;
+    const resHeaders: Record<string, string> = {};
+    const etag = firstHeader(headers, 'etag');
+    const lastModified = firstHeader(headers, 'last-modified');
+    if (etag !== undefined) resHeaders['etag'] = etag;
+    if (lastModified !== undefined) resHeaders['last-modified'] = lastModified;
+    return fresh(reqHeaders, resHeaders);
+  }
+
+  /** Replaces caching fields sent downstream when a policy says what browsers and CDNs get. */
+  #applyDownstream(policy: CachePolicy, headers: HeaderList): void {
+    const downstream = policy.downstream;
+    if (downstream === undefined) return;
+    const replace = (name: string, value: string | undefined): void => {
+      if (value === undefined) return;
+      for (let i = headers.length - 1; i >= 0; i--)
+        if (headers[i]![0] === name) headers.splice(i, 1);
+      headers.push([name, value]);
+    };
+    if (downstream.cacheControl !== undefined) {
+      replace('cache-control', downstream.cacheControl);
+      for (let i = headers.length - 1; i >= 0; i--) {
+        if (headers[i]![0] === 'expires' || headers[i]![0] === 'pragma') headers.splice(i, 1);
+      }
+    }
+    replace('cdn-cache-control', downstream.cdnCacheControl);
+    replace('surrogate-control', downstream.surrogateControl);
+  }
+
+  /** Sends the request to the origin without storing anything (bypass, unsafe methods). */
+  async #passThrough(
+    request: CacheRequest,
+    origin: Origin,
+    fwd: ForwardReason,
+    detail: string | undefined,
+    invalidates: boolean,
+    policy?: CachePolicy,
+  ): Promise<HandleResult> {
+    this.#stats.bypasses++;
+    this.#emit({ type: 'bypass', policy: policy?.name, reason: detail ?? fwd });
+    const cacheStatus = formatCacheStatus(this.#settings.cacheStatusName, { fwd, detail });
+    const outcome = await origin({
+      requestHeaders: { remove: [], set: [] },
+      head: (_status, headers) => {
+        const final = headers.slice();
+        if (policy !== undefined) this.#applyDownstream(policy, final);
+        final.push(['cache-status', cacheStatus]);
+        return { type: 'stream', headers: final, capture: false, maxBytes: 0 };
+      },
+    });
+    if (
+      invalidates &&
+      outcome.error === undefined &&
+      outcome.status >= 200 &&
+      outcome.status < 400
+    ) {
+      await this.#invalidateAfterUnsafe(request, outcome.headers);
+    }
+    if (outcome.error !== undefined && outcome.headers.length === 0)
+      return { type: 'rethrow', error: outcome.error };
+    return { type: 'done' };
+  }
+
+  /** RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target and its Location. */
+  async #invalidateAfterUnsafe(request: CacheRequest, headers: HeaderList): Promise<void> {
+    const partition = request.partition ?? this.#options.partition?.(request);
+    const keys = this.#keysForUrl(request.url, request.host, partition);
+    for (const field of ['location', 'content-location']) {
+      const value = firstHeader(headers, field);
+      if (value === undefined) continue;
+      const target = this.#sameOriginTarget(value, request);
+      if (target !== undefined) keys.push(...this.#keysForUrl(target, request.host, partition));
+    }
+    await this.#invalidateKeys(keys, true);
+  }
+
+  /** The path+query of a Location that points at the same origin as the request, else undefined. */
+  #sameOriginTarget(value: string, request: CacheRequest): string | undefined {
+    try {
+      const base = `http://${request.host ?? 'gatecache.invalid'}`;
+      const url = new URL(value, base + request.url);
+      if (url.origin !== new URL(base).origin) return undefined;
+      return url.pathname + url.search;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #invalidateKeys(keys: readonly string[], publish: boolean): Promise<void> {
+    const sequence = ++this.#sequence;
+    for (const key of keys) {
+      this.#invalidations.set(key, sequence);
+      await this.#safe('delete', () => this.store.delete(key));
+    }
+    this.#trimInvalidations();
+    this.#emit({ type: 'invalidated', keys: keys.length });
+    if (publish) await this.#publish({ type: 'keys', keys });
+  }
+
+  #trimInvalidations(): void {
+    // In-flight fetches last seconds; remembering the latest 10,000 purges is plenty.
+    if (this.#invalidations.size <= 10_000) return;
+    for (const key of this.#invalidations.keys()) {
+      this.#invalidations.delete(key);
+      if (this.#invalidations.size <= 5_000) break;
+    }
+  }
+
+  #invalidatedSince(key: string, sequence: number): boolean {
+    if (this.#clearedAt > sequence) return true;
+    const at = this.#invalidations.get(key);
+    return at !== undefined && at > sequence;
+  }
+
+  async #publish(message: InvalidationMessage): Promise<void> {
+    if (this.#options.bus === undefined) return;
+    try {
+      await this.#options.bus.publish(message);
+    } catch (error) {
+      this.#emit({ type: 'store-error', operation: 'delete', error });
+    }
+  }
+
+  async #applyRemote(message: InvalidationMessage): Promise<void> {
+    switch (message.type) {
+      case 'keys':
+        await this.#invalidateKeys(message.keys, false);
+        return;
+      case 'all':
+        await this.#dropLocal();
+        return;
+      case 'tags':
+        // Tags are compared at read time (tag epochs); nothing is held locally to drop.
+        return;
+      default:
+        return message satisfies never;
+    }
+  }
+
+  async #dropLocal(): Promise<void> {
+    this.#clearedAt = ++this.#sequence;
+    const store = this.store as CacheStore & { dropLocal?: () => unknown };
+    if (typeof store.dropLocal === 'function') await this.#safe('clear', () => store.dropLocal?.());
+    else await this.#safe('clear', () => store.clear());
+  }
+
+  /**
+   * Goes to the origin for a miss or a revalidation, once per key: concurrent requests for the
+   * same key wait for the leader, then look up again.
+   */
+  async #fetch(
+    ctx: RequestContext,
+    origin: Origin,
+    reason: ForwardReason,
+    lookup: Lookup,
+  ): Promise<HandleResult> {
+    if (this.#settings.coalesce && reason !== 'request') {
+      const flightKey = ctx.sharedKey;
+      for (let round = 0; round < 3; round++) {
+        const flight = this.#flights.get(flightKey);
+        if (flight === undefined) break;
+        this.#emit({ type: 'coalesced', policy: ctx.policy.name });
+        await flight.done;
+        if (!flight.storable) break;
+        const again = await this.#lookup(ctx);
+        if (
+          again.found &&
+          decideReuse(again.entry, ctx.directives, this.clock.now()).type === 'fresh'
+        ) {
+          return this.#serve(ctx, again.entry, { hit: true }, true);
+        }
+        lookup = again;
+      }
+      if (!this.#flights.has(flightKey)) {
+        let resolve!: () => void;
+        const flight: Flight = { done: new Promise<void>((r) => (resolve = r)), storable: true };
+        this.#flights.set(flightKey, flight);
+        try {
+          return await this.#leaderFetch(ctx, origin, reason, lookup, flight);
+        } finally {
+          this.#flights.delete(flightKey);
+          resolve();
+        }
+      }
+    }
+    return this.#leaderFetch(ctx, origin, reason, lookup, undefined);
+  }
+
+  async #leaderFetch(
+    ctx: RequestContext,
+    origin: Origin,
+    reason: ForwardReason,
+    lookup: Lookup,
+    flight: Flight | undefined,
+  ): Promise<HandleResult> {
+    const leases = this.#options.leases;
+    if (leases === undefined || flight === undefined)
+      return this.#originFetch(ctx, origin, reason, lookup, flight);
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await leases.acquire(ctx.sharedKey, this.#settings.leaseWaitMs);
+    } catch (error) {
+      this.#emit({ type: 'store-error', operation: 'get', error });
+    }
+    if (release === undefined) {
+      // Another instance is fetching this key: wait (bounded) for its entry to appear.
+      const deadline = this.clock.now() + this.#settings.leaseWaitMs;
+      let delay = 5;
+      while (this.clock.now() < deadline) {
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 100);
+        const again = await this.#lookup(ctx);
+        if (
+          again.found &&
+          decideReuse(again.entry, ctx.directives, this.clock.now()).type === 'fresh'
+        ) {
+          return this.#serve(ctx, again.entry, { hit: true }, true);
+        }
+        lookup = again;
+        let retry: (() => Promise<void>) | undefined;
+        try {
+          retry = await leases.acquire(ctx.sharedKey, this.#settings.leaseWaitMs);
+        } catch {
+          retry = undefined;
+        }
+        if (retry !== undefined) {
+          release = retry;
+          break;
+        }
+      }
+    }
+    try {
+      return await this.#originFetch(ctx, origin, reason, lookup, flight);
+    } finally {
+      if (release !== undefined) await release().catch(() => undefined);
+    }
+  }
+
+  async #originFetch(
+    ctx: RequestContext,
+    origin: Origin,
+    reason: ForwardReason,
+    lookup: Lookup,
+    flight: Flight | undefined,
+  ): Promise<HandleResult> {
+    const stale = lookup.found ? lookup.entry : undefined;
+    const startSequence = this.#sequence;
+    const requestTime = this.clock.now();
+    const set: Array<[string, string]> = [];
+    if (stale !== undefined) {
+      // RFC 9111 §4.3.1: validate with the stored validators (never a tag the cache generated).
+      const etag = stale.generatedETag ? undefined : firstHeader(stale.headers, 'etag');
+      const lastModified = firstHeader(stale.headers, 'last-modified');
+      if (etag !== undefined) set.push(['if-none-match', etag]);
+      else if (lastModified !== undefined) set.push(['if-modified-since', lastModified]);
+    }
+    // The client's own validators are removed so the origin sends a full, storable response; the
+    // cache answers the client's condition itself.
+    const remove = ctx.isHead ? [] : CLIENT_VALIDATORS;
+
+    type Plan =
+      | { kind: 'origin'; verdict: ReturnType<typeof assessStorability>; etag: string | undefined }
+      | { kind: 'not-modified-from-origin'; verdict: ReturnType<typeof assessStorability> }
+      | { kind: 'revalidated' }
+      | { kind: 'stale-if-error' };
+    let plan: Plan | undefined;
+    const cacheStatusName = this.#settings.cacheStatusName;
+
+    const head = (
+      status: number,
+      headers: HeaderList,
+      completeBody: Uint8Array | undefined,
+    ): HeadAction => {
+      const now = this.clock.now();
+      if (stale !== undefined && status === 304 && set.length > 0) {
+        plan = { kind: 'revalidated' };
+        return { type: 'withhold', capture: false, maxBytes: 0 };
+      }
+      if (stale !== undefined && isServerError(status) && canServeStaleOnError(stale, now)) {
+        plan = { kind: 'stale-if-error' };
+        return { type: 'withhold', capture: false, maxBytes: 0 };
+      }
+      const verdict = assessStorability(
+        {
+          method: ctx.request.method,
+          status,
+          requestHeaders: ctx.request.headers,
+          responseHeaders: headers,
+          hasPartition: ctx.privateKey !== undefined,
+          policy: ctx.policy,
+        },
+        now,
+        this.#settings,
+      );
+      const maxBytes = Math.min(
+        ctx.policy.maxBodyBytes ?? this.#settings.maxBodyBytes,
+        this.#settings.maxBodyBytes,
+      );
+      const tooLarge = completeBody !== undefined && completeBody.byteLength > maxBytes;
+      const declaredLength = Number(firstHeader(headers, 'content-length') ?? NaN);
+      const declaredTooLarge = Number.isFinite(declaredLength) && declaredLength > maxBytes;
+      const storable = verdict.storable && !tooLarge && !declaredTooLarge;
+      const final = headers.slice();
+      let etag: string | undefined;
+      if (
+        storable &&
+        this.#settings.generateEtag &&
+        completeBody !== undefined &&
+        status === 200 &&
+        firstHeader(headers, 'etag') === undefined
+      ) {
+        etag = generateETag(completeBody);
+        final.push(['etag', etag]);
+      }
+      this.#applyDownstream(ctx.policy, final);
+      const detail = verdict.storable ? (storable ? undefined : 'too-large') : verdict.reason;
+      final.push([
+        'cache-status',
+        formatCacheStatus(cacheStatusName, {
+          fwd: reason,
+          fwdStatus: stale !== undefined ? status : undefined,
+          stored: storable,
+          ttl: verdict.storable && storable ? verdict.lifetime : undefined,
+          detail,
+        }),
+      ]);
+      const finalVerdict = storable
+        ? verdict
+        : ({ storable: false, reason: verdict.storable ? 'too-large' : verdict.reason } as const);
+      // Answer the client's own condition from the complete body (RFC 9110 §13.2.1).
+      if (
+        completeBody !== undefined &&
+        status === 200 &&
+        this.#matchesConditional(ctx.request, final)
+      ) {
+        plan = { kind: 'not-modified-from-origin', verdict: finalVerdict };
+        return { type: 'withhold', capture: storable && !ctx.isHead, maxBytes };
+      }
+      plan = { kind: 'origin', verdict: finalVerdict, etag };
+      return { type: 'stream', headers: final, capture: storable && !ctx.isHead, maxBytes };
+    };
+
+    this.#stats.misses++;
+    this.#emit({ type: 'miss', policy: ctx.policy.name, reason });
+    let outcome: OriginOutcome;
+    try {
+      outcome = await origin({ requestHeaders: { remove, set }, head });
+    } catch (error) {
+      outcome = { status: 500, headers: [], body: undefined, complete: false, error };
+    }
+    const now = this.clock.now();
+
+    if (plan === undefined) {
+      // The origin failed before it responded.
+      if (flight !== undefined) flight.storable = false;
+      if (stale !== undefined && canServeStaleOnError(stale, now)) {
+        this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
+        return this.#serveStale(ctx, stale, 'origin-error');
+      }
+      return { type: 'rethrow', error: outcome.error ?? new Error('origin produced no response') };
+    }
+
+    switch (plan.kind) {
+      case 'stale-if-error':
+        if (flight !== undefined) flight.storable = false;
+        this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
+        return this.#serveStale(ctx, stale!, 'stale-if-error');
+      case 'revalidated': {
+        const updated = this.#refreshed(stale!, outcome.headers, requestTime, now, lookup);
+        this.#emit({ type: 'revalidated', policy: ctx.policy.name, status: 304 });
+        if (updated !== undefined && !this.#invalidatedSince(ctx.sharedKey, startSequence)) {
+          await this.#put(ctx, updated.key, updated, now, lookup);
+        }
+        const entry = updated ?? stale!;
+        const age = Math.floor(entry.initialAge + Math.max(0, now - entry.storedAt) / 1000);
+        const cacheStatus = formatCacheStatus(cacheStatusName, {
+          fwd: reason,
+          fwdStatus: 304,
+          stored: updated !== undefined,
+          ttl: Math.floor((entry.staleAt - now) / 1000),
+        });
+        return { type: 'send', response: this.#planFromEntry(ctx, entry, age, cacheStatus) };
+      }
+      case 'origin':
+      case 'not-modified-from-origin': {
+        const { verdict } = plan;
+        let stored: CacheEntry | undefined;
+        if (!verdict.storable) {
+          if (flight !== undefined) flight.storable = false;
+          this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: verdict.reason });
+        } else if (!outcome.complete || outcome.body === undefined || outcome.error !== undefined) {
+          if (flight !== undefined) flight.storable = false;
+          this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: 'incomplete' });
+        } else if (
+          this.#invalidatedSince(ctx.sharedKey, startSequence) ||
+          (ctx.privateKey !== undefined && this.#invalidatedSince(ctx.privateKey, startSequence))
+        ) {
+          if (flight !== undefined) flight.storable = false;
+          this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: 'invalidated' });
+        } else {
+          stored = await this.#storeResponse(ctx, verdict, outcome, requestTime, now, lookup);
+          if (stored === undefined && flight !== undefined) flight.storable = false;
+        }
+        if (plan.kind === 'not-modified-from-origin') {
+          const headers = outcome.headers.filter(([name]) => NOT_MODIFIED_FIELDS.has(name));
+          if (firstHeader(headers, 'etag') === undefined && stored !== undefined) {
+            const etag = firstHeader(stored.headers, 'etag');
+            if (etag !== undefined) headers.push(['etag', etag]);
+          }
+          headers.push([
+            'cache-status',
+            formatCacheStatus(cacheStatusName, { fwd: reason, stored: stored !== undefined }),
+          ]);
+          return { type: 'send', response: { status: 304, headers, body: undefined } };
+        }
+        return { type: 'done' };
+      }
+      default:
+        return plan satisfies never;
+    }
+  }
+
+  #serveStale(ctx: RequestContext, entry: CacheEntry, detail: string): HandleResult {
+    return this.#serve(ctx, entry, { fwd: 'stale', detail }, false);
+  }
+
+  /** RFC 9111 §4.3.4: a 304 updates the stored header fields and restarts freshness. */
+  #refreshed(
+    entry: CacheEntry,
+    notModifiedHeaders: HeaderList,
+    requestTime: number,
+    now: number,
+    _lookup: Lookup,
+  ): CacheEntry | undefined {
+    const updates = withoutHopByHop(notModifiedHeaders).filter(
+      ([name]) => !NOT_UPDATED_BY_304.has(name),
+    );
+    const names = new Set(updates.map(([name]) => name));
+    const headers: HeaderList = entry.headers.filter(([name]) => !names.has(name));
+    headers.push(...updates);
+    if (!names.has('date')) {
+      for (let i = headers.length - 1; i >= 0; i--)
+        if (headers[i]![0] === 'date') headers.splice(i, 1);
+      headers.push(['date', HTTP_DATE(now)]);
+    }
+    const verdict = assessStorability(
+      {
+        method: 'GET',
+        status: entry.status,
+        requestHeaders: {},
+        responseHeaders: headers,
+        hasPartition: true,
+        policy: {},
+      },
+      now,
+      this.#settings,
+    );
+    if (!verdict.storable) return undefined;
+    const initialAge = computeInitialAge(headers, requestTime, now);
+    const staleAt = now + (verdict.lifetime - initialAge) * 1000;
+    const keep = staleKeepSeconds(verdict.flags, true, this.#settings);
+    return {
+      ...entry,
+      headers,
+      storedAt: now,
+      initialAge,
+      staleAt,
+      deleteAt: Math.max(staleAt, now) + keep * 1000,
+      flags: verdict.flags,
+    };
+  }
+
+  async #storeResponse(
+    ctx: RequestContext,
+    verdict: Extract<ReturnType<typeof assessStorability>, { storable: true }>,
+    outcome: OriginOutcome,
+    requestTime: number,
+    now: number,
+    lookup: Lookup,
+  ): Promise<CacheEntry | undefined> {
+    const body = outcome.body!;
+    const declared = firstHeader(outcome.headers, 'content-length');
+    // A body shorter or longer than announced was truncated or corrupted on the way.
+    if (declared !== undefined && Number(declared) !== body.byteLength) {
+      this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: 'incomplete' });
+      return undefined;
+    }
+    const strip = new Set(verdict.stripFields);
+    const headers = withoutHopByHop(outcome.headers).filter(
+      ([name]) =>
+        !strip.has(name) && name !== 'content-length' && name !== 'age' && name !== 'cache-status',
+    );
+    if (firstHeader(headers, 'date') === undefined) headers.push(['date', HTTP_DATE(now)]);
+    let generatedETag = false;
+    if (
+      this.#settings.generateEtag &&
+      outcome.status === 200 &&
+      firstHeader(headers, 'etag') === undefined
+    ) {
+      headers.push(['etag', generateETag(body)]);
+      generatedETag = true;
+    }
+    const primary = verdict.shared ? ctx.sharedKey : ctx.privateKey;
+    if (primary === undefined) return undefined;
+    const varyFields = [
+      ...new Set([...verdict.vary, ...(ctx.policy.varyHeaders ?? []).map((f) => f.toLowerCase())]),
+    ].sort();
+    const initialAge = computeInitialAge(outcome.headers, requestTime, now);
+    const staleAt = now + (verdict.lifetime - initialAge) * 1000;
+    const hasValidator =
+      firstHeader(headers, 'etag') !== undefined ||
+      firstHeader(headers, 'last-modified') !== undefined;
+    const deleteAt =
+      Math.max(staleAt, now) + staleKeepSeconds(verdict.flags, hasValidator, this.#settings) * 1000;
+    if (deleteAt <= now) return undefined;
+    const vary = selectingValues(ctx.request.headers, varyFields);
+    let key = primary;
+    if (varyFields.length > 0) {
+      const existing = lookup.found ? undefined : lookup.varyRecords.get(primary);
+      const record: VaryRecord =
+        existing !== undefined && existing.fields.join() === varyFields.join()
+          ? { ...existing, deleteAt: Math.max(existing.deleteAt, deleteAt) }
+          : {
+              kind: 'vary',
+              v: 1,
+              key: primary,
+              fields: varyFields,
+              epoch: digest(`${primary}\n${now}\n${Math.random()}`).slice(0, 8),
+              deleteAt,
+            };
+      key = variantKey(primary, record.epoch, varyFields, vary);
+      await this.#safe('set', () =>
+        this.store.set(primary, record, record.deleteAt - now, ctx.hints),
+      );
+    }
+    const entry: CacheEntry = {
+      kind: 'response',
+      v: 1,
+      key,
+      status: outcome.status,
+      headers,
+      body,
+      storedAt: now,
+      initialAge,
+      staleAt,
+      deleteAt,
+      vary,
+      tags: ctx.policy.tags ?? [],
+      generatedETag,
+      flags: verdict.flags,
+    };
+    await this.#put(ctx, key, entry, now, lookup);
+    this.#stats.stores++;
+    this.#emit({ type: 'stored', policy: ctx.policy.name, bytes: body.byteLength });
+    return entry;
+  }
+
+  async #put(
+    ctx: RequestContext,
+    key: string,
+    entry: CacheEntry,
+    now: number,
+    _lookup: Lookup,
+  ): Promise<void> {
+    await this.#safe('set', () => this.store.set(key, entry, entry.deleteAt - now, ctx.hints));
+  }
+}
+
+/** Fields of `over` that are set replace those of `base`. */
+function mergePolicy(base: CachePolicy, over: CachePolicy): CachePolicy {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [name, value] of Object.entries(over)) if (value !== undefined) merged[name] = value;
+  return merged;
+}
+
+function isServerError(status: number): boolean {
+  return status === 500 || status === 502 || status === 503 || status === 504;
+}
+
+/** Creates the engine; options are validated here, once. */
+export function createHttpCache(options: HttpCacheOptions = {}): HttpCache {
+  return new HttpCache(options);
+}

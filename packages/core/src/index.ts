@@ -1,0 +1,78 @@
+export { HttpCache, createHttpCache } from './engine.ts';
+export type { CacheEvent, HttpCacheOptions } from './engine.ts';
+export {
+  createMemoryStore,
+  MemoryStore,
+  sizeOfRecord,
+  RECORD_OVERHEAD_BYTES,
+} from './memory-store.ts';
+export type { MemoryStoreOptions } from './memory-store.ts';
+export { GatecacheError, invalidOption } from './errors.ts';
+export type { GatecacheErrorCode } from './errors.ts';
+export { systemClock } from './clock.ts';
+export { formatCacheStatus } from './cache-status.ts';
+export type { CacheStatusParts, ForwardReason } from './cache-status.ts';
+export {
+  parseCacheControl,
+  parseDeltaSeconds,
+  parseHttpDate,
+  DELTA_SECONDS_MAX,
+} from './cache-control.ts';
+export type { CacheControl, DirectiveValue } from './cache-control.ts';
+export {
+  assessStorability,
+  computeFreshnessLifetime,
+  computeInitialAge,
+  currentAge,
+  decideReuse,
+  canServeStaleOnError,
+  parseRequestDirectives,
+  responseDirectives,
+  varyFields,
+} from './policy.ts';
+export type {
+  NotStoredReason,
+  PolicySettings,
+  RequestDirectives,
+  ReuseDecision,
+  StorabilityVerdict,
+} from './policy.ts';
+export {
+  buildPrimaryKey,
+  normalizeTarget,
+  variantKey,
+  KEY_VERSION,
+  MAX_KEY_LENGTH,
+} from './key.ts';
+export type { KeySettings } from './key.ts';
+export { digest, generateETag } from './hash.ts';
+export { headerListFromRaw, headerListFromRecord, withoutHopByHop, splitList } from './headers.ts';
+export type {
+  HandleResult,
+  HeadAction,
+  Origin,
+  OriginCall,
+  OriginOutcome,
+  OriginRequestHeaders,
+  SendPlan,
+} from './origin.ts';
+export type {
+  CacheEntry,
+  CachePolicy,
+  CacheRequest,
+  CacheStore,
+  Classification,
+  Clock,
+  DownstreamHeaders,
+  EntryFlags,
+  HeaderList,
+  InvalidationBus,
+  InvalidationMessage,
+  LayerName,
+  LeaseManager,
+  MaybePromise,
+  RequestHeaders,
+  StoreHints,
+  StoredRecord,
+  VaryRecord,
+} from './types.ts';

@@ -1,0 +1,136 @@
+import { digest } from './hash.ts';
+import { requestHeader } from './headers.ts';
+import type { RequestHeaders } from './types.ts';
+
+/** Version of the key layout and entry envelope: a change makes old entries unreachable. */
+export const KEY_VERSION = 'gc1';
+
+/** Keys longer than this are hashed, so no key exceeds it. */
+export const MAX_KEY_LENGTH = 250;
+
+export interface KeySettings {
+  readonly namespace: string;
+  /** Key on the request's Host (default true): one gateway may front several hosts. */
+  readonly includeHost: boolean;
+  /** Query parameters dropped from keys; `*` at the end makes a prefix (`utm_*`). */
+  readonly queryIgnore: readonly string[];
+  /** Query parameters whose values are hashed in keys, as they may be credentials. */
+  readonly sensitiveQuery: readonly string[];
+}
+
+export interface KeyParts {
+  readonly url: string;
+  readonly host: string | undefined;
+  /** Hashed partition, or undefined for the shared space. */
+  readonly partitionHash: string | undefined;
+  readonly queryIgnore?: readonly string[] | undefined;
+  readonly queryAllow?: readonly string[] | undefined;
+}
+
+function matchesName(name: string, patterns: readonly string[]): boolean {
+  for (const pattern of patterns) {
+    if (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern)
+      return true;
+  }
+  return false;
+}
+
+/**
+ * Normalizes a request target for keying. The path is kept byte for byte — frameworks differ on
+ * case, trailing slashes and percent-decoding, and two URLs routed differently must never share a
+ * key — while query parameters are sorted by name (stable, so repeated names keep their order),
+ * ignored ones dropped and sensitive values hashed.
+ */
+export function normalizeTarget(
+  url: string,
+  settings: KeySettings,
+  queryIgnore?: readonly string[],
+  queryAllow?: readonly string[],
+): string {
+  const hashAt = url.indexOf('#');
+  const target = hashAt === -1 ? url : url.slice(0, hashAt);
+  const q = target.indexOf('?');
+  if (q === -1) return target;
+  const path = target.slice(0, q);
+  const query = target.slice(q + 1);
+  if (!query) return path;
+  const params: Array<[string, string]> = [];
+  for (const pair of query.split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    const rawName = eq === -1 ? pair : pair.slice(0, eq);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      name = rawName;
+    }
+    if (queryAllow !== undefined && !queryAllow.includes(name)) continue;
+    if (matchesName(name, settings.queryIgnore)) continue;
+    if (queryIgnore !== undefined && matchesName(name, queryIgnore)) continue;
+    let value = eq === -1 ? '' : pair.slice(eq + 1);
+    if (matchesName(name.toLowerCase(), settings.sensitiveQuery)) value = '~' + digest(value);
+    params.push([rawName, eq === -1 && !value ? rawName : `${rawName}=${value}`]);
+  }
+  if (params.length === 0) return path;
+  params.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return path + '?' + params.map((p) => p[1]).join('&');
+}
+
+/** The primary key: version, namespace, host, normalized target, and the partition hash. */
+export function buildPrimaryKey(parts: KeyParts, settings: KeySettings): string {
+  const target = normalizeTarget(parts.url, settings, parts.queryIgnore, parts.queryAllow);
+  const host = settings.includeHost ? (parts.host ?? '').toLowerCase() : '';
+  // A space never appears in a request target, so it separates the key's parts unambiguously.
+  // eslint-disable-next-line no-control-regex -- control characters are what is escaped
+  let key = `${KEY_VERSION}:${settings.namespace}:${host}${target.replace(/[\x00-\x20]/g, encodeURIComponent)}`;
+  if (parts.partitionHash !== undefined) key += ` p=${parts.partitionHash}`;
+  return limitKey(key);
+}
+
+/** Keeps a key under MAX_KEY_LENGTH by replacing its tail with a digest of the whole key. */
+export function limitKey(key: string): string {
+  if (key.length <= MAX_KEY_LENGTH) return key;
+  return `${key.slice(0, MAX_KEY_LENGTH - 30)} h=${digest(key)}`;
+}
+
+/** Request fields whose values are credentials: never put raw into a key. */
+const SECRET_FIELDS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+
+/**
+ * Normalizes a selecting header value (RFC 9111 §4.1 allows normalizing): whitespace around list
+ * commas collapsed. `null` stands for an absent field, which only matches absent.
+ */
+export function varyValue(headers: RequestHeaders, field: string): string | null {
+  const value = requestHeader(headers, field);
+  if (value === undefined) return null;
+  return value.trim().replace(/\s*,\s*/g, ', ');
+}
+
+/** Selecting values of a request for the given Vary fields. */
+export function selectingValues(
+  headers: RequestHeaders,
+  fields: readonly string[],
+): Record<string, string | null> {
+  const values: Record<string, string | null> = {};
+  for (const field of fields) values[field] = varyValue(headers, field);
+  return values;
+}
+
+/** The key of one variant under a primary key. */
+export function variantKey(
+  primaryKey: string,
+  epoch: string,
+  fields: readonly string[],
+  values: Readonly<Record<string, string | null>>,
+): string {
+  let text = '';
+  let secret = false;
+  for (const field of fields) {
+    const value = values[field] ?? null;
+    if (SECRET_FIELDS.has(field)) secret = true;
+    text += value === null ? `&${field}` : `&${field}=${encodeURIComponent(value)}`;
+  }
+  const suffix = secret || text.length > 120 ? digest(text) : text;
+  return limitKey(`${primaryKey} v=${epoch}${suffix}`);
+}

@@ -1,0 +1,288 @@
+/**
+ * The Node request/response bridge shared by the Express and Koa adapters: builds the engine's
+ * request from an IncomingMessage, runs the app as the origin while watching what it writes to
+ * the ServerResponse, and writes the engine's plans.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HeadAction, OriginCall, OriginOutcome, SendPlan } from '../origin.ts';
+import type { CacheRequest, HeaderList } from '../types.ts';
+
+export interface NodeRequestOptions {
+  readonly partition?: string | undefined;
+}
+
+/** The engine's view of a Node request. */
+export function cacheRequestFromNode(
+  req: IncomingMessage,
+  options: NodeRequestOptions = {},
+): CacheRequest {
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    host: req.headers.host,
+    headers: req.headers,
+    partition: options.partition,
+  };
+}
+
+/** Applies the engine's changes to the request the origin will see. */
+export function applyOriginRequestHeaders(req: IncomingMessage, call: OriginCall): void {
+  const headers = req.headers as Record<string, string | string[] | undefined>;
+  for (const name of call.requestHeaders.remove) delete headers[name];
+  for (const [name, value] of call.requestHeaders.set) headers[name] = value;
+}
+
+type HeaderSnapshot = ReadonlyMap<string, string>;
+
+function headerValueText(value: string | number | readonly string[] | undefined): string {
+  if (value === undefined) return '';
+  return typeof value === 'object' ? value.join('\n') : String(value);
+}
+
+/** Header fields already set on the response before the cache ran (by earlier middleware). */
+export function snapshotHeaders(res: ServerResponse): HeaderSnapshot {
+  const snapshot = new Map<string, string>();
+  for (const name of res.getHeaderNames()) snapshot.set(name, headerValueText(res.getHeader(name)));
+  return snapshot;
+}
+
+/**
+ * The origin's own header fields: what the response holds now, minus fields earlier middleware
+ * set and the origin left unchanged (per-request fields such as CORS must not be stored).
+ */
+function originHeaders(res: ServerResponse, before: HeaderSnapshot): HeaderList {
+  const list: HeaderList = [];
+  for (const name of res.getHeaderNames()) {
+    const value = res.getHeader(name);
+    if (value === undefined) continue;
+    if (before.get(name) === headerValueText(value)) continue;
+    if (Array.isArray(value)) for (const item of value) list.push([name, String(item)]);
+    else list.push([name, String(value)]);
+  }
+  return list;
+}
+
+function setHeaderList(res: ServerResponse, headers: HeaderList): void {
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of headers) {
+    const values = grouped.get(name);
+    if (values === undefined) grouped.set(name, [value]);
+    else values.push(value);
+  }
+  for (const [name, values] of grouped)
+    res.setHeader(name, values.length === 1 ? values[0]! : values);
+}
+
+/** Restores the response's header fields to the snapshot taken before the origin ran. */
+function resetHeaders(res: ServerResponse, before: HeaderSnapshot): void {
+  for (const name of res.getHeaderNames()) if (!before.has(name)) res.removeHeader(name);
+}
+
+function toBytes(chunk: unknown, encoding: unknown): Uint8Array | undefined {
+  if (chunk === undefined || chunk === null) return undefined;
+  if (typeof chunk === 'string') {
+    return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  }
+  if (chunk instanceof Uint8Array) return chunk;
+  return undefined;
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+type WriteHead = ServerResponse['writeHead'];
+type Write = ServerResponse['write'];
+type End = ServerResponse['end'];
+
+/**
+ * Runs the origin (`run` calls the next middleware) while intercepting the ServerResponse: the
+ * head is held until the first write so the engine can decide, then the body streams to the
+ * client (and into a capped capture) or is withheld. Resolves when the response ended, errored or
+ * was aborted; never rejects.
+ */
+export function runNodeOrigin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  call: OriginCall,
+  before: HeaderSnapshot,
+  run: () => unknown,
+): Promise<OriginOutcome> {
+  applyOriginRequestHeaders(req, call);
+  // The originals are always called with `.call(res)`/`.apply(res)`.
+  /* eslint-disable @typescript-eslint/unbound-method */
+  const originalWriteHead: WriteHead = res.writeHead;
+  const originalWrite: Write = res.write;
+  const originalEnd: End = res.end;
+  /* eslint-enable @typescript-eslint/unbound-method */
+
+  return new Promise<OriginOutcome>((resolve) => {
+    let action: HeadAction | undefined;
+    let status = 200;
+    let headers: HeaderList = [];
+    const chunks: Uint8Array[] = [];
+    let captured = 0;
+    let overflow = false;
+    let settled = false;
+
+    const restore = (): void => {
+      res.writeHead = originalWriteHead;
+      res.write = originalWrite;
+      res.end = originalEnd;
+    };
+    const settle = (complete: boolean, error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      restore();
+      const wanted = action !== undefined && action.capture && !overflow;
+      resolve({
+        status,
+        headers,
+        body: wanted && complete ? concat(chunks, captured) : undefined,
+        complete,
+        ...(error === undefined ? {} : { error }),
+      });
+    };
+
+    const decide = (completeBody: Uint8Array | undefined): HeadAction => {
+      if (action !== undefined) return action;
+      status = res.statusCode;
+      headers = originHeaders(res, before);
+      try {
+        action = call.head(status, headers, completeBody);
+      } catch (error) {
+        // The engine failed: let the origin's response through untouched.
+        action = { type: 'stream', headers, capture: false, maxBytes: 0 };
+        void error;
+      }
+      if (action.type === 'stream') {
+        resetHeaders(res, before);
+        // Fields earlier middleware set and the engine kept stay; the engine's list wins.
+        for (const [name] of action.headers) res.removeHeader(name);
+        setHeaderList(res, action.headers);
+        originalWriteHead.call(res, status);
+      }
+      return action;
+    };
+
+    const capture = (bytes: Uint8Array | undefined): void => {
+      if (bytes === undefined || action === undefined || !action.capture || overflow) return;
+      if (captured + bytes.byteLength > action.maxBytes) {
+        overflow = true;
+        chunks.length = 0;
+        return;
+      }
+      // Copy: the app may reuse its buffer after write() returns.
+      chunks.push(Uint8Array.prototype.slice.call(bytes));
+      captured += bytes.byteLength;
+    };
+
+    res.writeHead = function writeHead(this: ServerResponse, code: number, ...rest: unknown[]) {
+      if (action !== undefined)
+        return originalWriteHead.apply(this, [code, ...rest] as Parameters<WriteHead>);
+      // Hold the head until the first write, so the engine sees the whole head before it is sent.
+      this.statusCode = code;
+      let fields = rest[0];
+      if (typeof fields === 'string') {
+        this.statusMessage = fields;
+        fields = rest[1];
+      }
+      if (Array.isArray(fields)) {
+        const flat: unknown[] = Array.isArray(fields[0]) ? (fields as unknown[][]).flat() : fields;
+        for (let i = 0; i + 1 < flat.length; i += 2)
+          this.appendHeader(String(flat[i]), String(flat[i + 1]));
+      } else if (fields !== null && typeof fields === 'object') {
+        for (const [name, value] of Object.entries(
+          fields as Record<string, string | string[] | number>,
+        )) {
+          this.setHeader(name, value);
+        }
+      }
+      return this;
+    };
+
+    let wrote = false;
+    res.write = function write(
+      this: ServerResponse,
+      chunk: unknown,
+      encoding?: unknown,
+      cb?: unknown,
+    ) {
+      wrote = true;
+      const act = decide(undefined);
+      capture(toBytes(chunk, encoding));
+      if (act.type === 'stream')
+        return originalWrite.apply(this, [chunk, encoding, cb] as unknown as Parameters<Write>);
+      const callback = typeof encoding === 'function' ? encoding : cb;
+      if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
+      return true;
+    } as Write;
+
+    res.end = function end(
+      this: ServerResponse,
+      chunk?: unknown,
+      encoding?: unknown,
+      cb?: unknown,
+    ) {
+      if (typeof chunk === 'function') {
+        cb = chunk;
+        chunk = undefined;
+        encoding = undefined;
+      } else if (typeof encoding === 'function') {
+        cb = encoding;
+        encoding = undefined;
+      }
+      const bytes = toBytes(chunk, encoding);
+      const act = decide(wrote ? undefined : (bytes ?? new Uint8Array(0)));
+      capture(bytes);
+      if (act.type === 'stream') {
+        const args = [chunk, encoding, cb].filter((a) => a !== undefined);
+        originalEnd.apply(this, args as Parameters<End>);
+      } else if (typeof cb === 'function') {
+        queueMicrotask(() => (cb as () => void)());
+      }
+      settle(true);
+      return this;
+    } as End;
+
+    res.once('close', () => {
+      // Closed before end(): the client went away or the stream failed mid-body.
+      if (!settled) settle(false, res.errored ?? undefined);
+    });
+
+    try {
+      const result = run();
+      if (result instanceof Promise) {
+        result.then(
+          () => undefined,
+          (error: unknown) => {
+            if (!settled && action === undefined) settle(false, error);
+          },
+        );
+      }
+    } catch (error) {
+      if (!settled) settle(false, error);
+    }
+  });
+}
+
+/** Writes a plan from the engine, keeping fields earlier middleware set unless the plan has them. */
+export function writePlan(res: ServerResponse, plan: SendPlan, before?: HeaderSnapshot): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  if (before !== undefined) resetHeaders(res, before);
+  const flat: string[] = [];
+  for (const [name, value] of plan.headers) flat.push(name, value);
+  res.writeHead(plan.status, flat);
+  if (plan.body === undefined) res.end();
+  else res.end(plan.body);
+}

@@ -1,0 +1,99 @@
+import {
+  createHttpCache,
+  invalidOption,
+  type CachePolicy,
+  type HttpCache,
+  type HttpCacheOptions,
+} from '@gatecache/core';
+import {
+  cacheRequestFromNode,
+  runNodeOrigin,
+  snapshotHeaders,
+  writePlan,
+} from '@gatecache/core/node';
+import type { NextFunction, Request, Response } from 'express';
+
+export interface ExpressCacheOptions extends HttpCacheOptions {
+  /** An engine to share between middlewares (app-level and per-route, or several routers). */
+  readonly cache?: HttpCache;
+  /** Options for this route only, over the engine's options and rules (with `cache`). */
+  readonly route?: CachePolicy;
+  /** The user of a request, for private caching (for example `(req) => req.user?.id`). Hashed. */
+  readonly partitionBy?: (req: Request) => string | undefined;
+}
+
+export interface ExpressCacheMiddleware {
+  (req: Request, res: Response, next: NextFunction): void;
+  /** The engine behind this middleware: purge, stats, close. */
+  readonly cache: HttpCache;
+}
+
+/** Marks a request a cache middleware already handles, so a second one steps aside. */
+const HANDLED = Symbol.for('gatecache.handled');
+
+/**
+ * Express middleware: `app.use(httpCache(options))` or per route
+ * `router.get('/x', httpCache({ ttl: 60 }), handler)`.
+ */
+export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddleware {
+  const { cache: shared, route, partitionBy, ...engineOptions } = options;
+  if (partitionBy !== undefined && typeof partitionBy !== 'function') {
+    throw invalidOption('partitionBy', partitionBy, 'a function');
+  }
+  const cache = shared ?? createHttpCache(engineOptions);
+  // A per-route `ttl` on a shared engine belongs to this route only.
+  const overrides: CachePolicy | undefined =
+    shared !== undefined && engineOptions.ttl !== undefined
+      ? { ...route, ttl: engineOptions.ttl }
+      : route;
+
+  const middleware = function httpCache(req: Request, res: Response, next: NextFunction): void {
+    const marked = req as Request & { [HANDLED]?: boolean };
+    if (marked[HANDLED] === true) {
+      next();
+      return;
+    }
+    marked[HANDLED] = true;
+    let partition: string | undefined;
+    try {
+      partition = partitionBy?.(req);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    const before = snapshotHeaders(res);
+    let originStarted = false;
+    cache
+      .handle(
+        cacheRequestFromNode(req, { partition }),
+        (call) => {
+          originStarted = true;
+          return runNodeOrigin(req, res, call, before, () => next());
+        },
+        overrides,
+      )
+      .then(
+        (result) => {
+          switch (result.type) {
+            case 'send':
+              writePlan(res, result.response, before);
+              return;
+            case 'done':
+              return;
+            case 'rethrow':
+              next(result.error);
+              return;
+            default:
+              return result satisfies never;
+          }
+        },
+        (error: unknown) => {
+          // The cache must never fail a request: an engine fault falls back to the app.
+          if (!originStarted) next();
+          else if (!res.headersSent) next(error);
+        },
+      );
+  } as ExpressCacheMiddleware;
+  Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
+  return middleware;
+}
