@@ -2,6 +2,7 @@
  * Environment to gateway options, in one place: each new switch is one more field here and one
  * more line in main.ts.
  */
+import { GatecacheError } from '@gatecache/core';
 import { DEFAULT_UPSTREAM_TIMEOUT_MS } from './proxy.ts';
 
 export interface GatewayConfig {
@@ -15,6 +16,10 @@ export interface GatewayConfig {
 
 export const DEFAULT_PORT = 3000;
 
+function configError(message: string): GatecacheError {
+  return new GatecacheError('ERR_INVALID_CONFIG', `[gatecache] environment variable ${message}`);
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -22,8 +27,8 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(
-      `[gatecache] ${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(raw)}`,
+    throw configError(
+      `${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(raw)}`,
     );
   }
   return value;
@@ -32,8 +37,8 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
 export function readGatewayConfig(env: Env): GatewayConfig {
   const upstream = env.UPSTREAM?.trim();
   if (upstream !== undefined && upstream !== '' && !/^https?:\/\//i.test(upstream)) {
-    throw new TypeError(
-      `[gatecache] UPSTREAM must be an http(s) URL such as http://127.0.0.1:8080; got ${JSON.stringify(upstream)}`,
+    throw configError(
+      `UPSTREAM must be an http(s) URL such as http://127.0.0.1:8080; got ${JSON.stringify(upstream)}`,
     );
   }
   const host = env.HOST?.trim();

@@ -12,6 +12,7 @@ import {
   speaksHttp11,
 } from './forward-headers.ts';
 import { connectionOptions, isHopByHop } from './hop-by-hop.ts';
+import { invalidOption } from '@gatecache/core';
 import { createUpstreamAgent, recordKeepAliveHint } from './upstream-agent.ts';
 import type { UpstreamAgentOptions } from './upstream-agent.ts';
 
@@ -49,19 +50,17 @@ function parseUpstream(value: string | URL): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new TypeError(
-      `[gatecache] option "upstream" must be an absolute http(s) URL such as "http://127.0.0.1:8080"; got ${JSON.stringify(String(value))}`,
+    throw invalidOption(
+      'upstream',
+      String(value),
+      'an absolute http(s) URL such as "http://127.0.0.1:8080"',
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(
-      `[gatecache] option "upstream" must use http: or https:; got ${JSON.stringify(url.href)}`,
-    );
+    throw invalidOption('upstream', url.href, 'a URL with http: or https:');
   }
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new TypeError(
-      `[gatecache] option "upstream" must not carry a query, fragment or credentials; got ${JSON.stringify(url.href)}`,
-    );
+    throw invalidOption('upstream', url.href, 'a URL without query, fragment or credentials');
   }
   return url;
 }
@@ -69,9 +68,7 @@ function parseUpstream(value: string | URL): URL {
 function positiveMs(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(
-      `[gatecache] option "${name}" must be a positive number of milliseconds; got ${String(value)}`,
-    );
+    throw invalidOption(name, value, 'a positive number of milliseconds');
   }
   return value;
 }
@@ -122,7 +119,6 @@ export function sendGatewayError(
     return;
   }
   const body = JSON.stringify({ error, message });
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),

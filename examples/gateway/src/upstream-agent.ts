@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
+import { invalidOption } from '@gatecache/core';
 
 /** Idle time of a pooled upstream connection when the upstream announces none: below Node's 5 s default server keepAliveTimeout. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 4_000;
@@ -54,9 +55,7 @@ export function computeIdleTimeoutMs(
 function validatePositive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(
-      `[gatecache] option "${name}" must be a positive number of milliseconds; got ${String(value)}`,
-    );
+    throw invalidOption(name, value, 'a positive number of milliseconds');
   }
   return value;
 }
