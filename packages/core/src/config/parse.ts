@@ -102,6 +102,15 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
       { cause: first },
     );
   }
+  if (doc.contents === null) {
+    // An empty file is most often one caught mid-write: reading it as "no rules" would drop every
+    // rule, `cache: false` ones included.
+    throw new ConfigError(
+      source,
+      '(root)',
+      'is empty; write at least one section such as "cache:"',
+    );
+  }
   return validateConfig(doc.toJS({ maxAliasCount: 100 }) as unknown, {
     source,
     env,
