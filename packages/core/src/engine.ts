@@ -167,6 +167,11 @@ interface RequestContext {
   readonly privateKey: string | undefined;
   readonly hints: StoreHints | undefined;
   readonly isHead: boolean;
+  /**
+   * The client's conditional fields, read before the origin call (which may remove them from the
+   * request the origin sees), in the shape the `fresh` package takes.
+   */
+  readonly conditional: Readonly<Record<string, string>> | undefined;
 }
 
 type Lookup =
@@ -423,6 +428,7 @@ export class HttpCache {
       privateKey,
       hints: policy.layers === undefined ? undefined : { layers: policy.layers },
       isHead: request.method === 'HEAD',
+      conditional: this.#clientConditional(request),
     };
   }
 
@@ -545,9 +551,7 @@ export class HttpCache {
     cacheStatus: string,
   ): SendPlan {
     const conditional =
-      entry.status >= 200 &&
-      entry.status < 300 &&
-      this.#matchesConditional(ctx.request, entry.headers);
+      entry.status >= 200 && entry.status < 300 && this.#matchesConditional(ctx, entry.headers);
     const headers: HeaderList = [];
     for (const field of entry.headers) {
       if (conditional && !NOT_MODIFIED_FIELDS.has(field[0])) continue;
@@ -560,23 +564,28 @@ export class HttpCache {
     return { status: entry.status, headers, body: ctx.isHead ? undefined : entry.body };
   }
 
-  /** Conditional GET evaluated like the `fresh` package (weak If-None-Match, then If-Modified-Since). */
-  #matchesConditional(request: CacheRequest, headers: HeaderList): boolean {
+  #clientConditional(request: CacheRequest): Record<string, string> | undefined {
     const inm = requestHeader(request.headers, 'if-none-match');
     const ims = requestHeader(request.headers, 'if-modified-since');
-    if (inm === undefined && ims === undefined) return false;
-    const reqHeaders: Record<string, string> = {};
-    if (inm !== undefined) reqHeaders['if-none-match'] = inm;
-    if (ims !== undefined) reqHeaders['if-modified-since'] = ims;
+    if (inm === undefined && ims === undefined) return undefined;
+    const conditional: Record<string, string> = {};
+    if (inm !== undefined) conditional['if-none-match'] = inm;
+    if (ims !== undefined) conditional['if-modified-since'] = ims;
     const cc = requestHeader(request.headers, 'cache-control');
     if (cc !== undefined && !this.#settings.ignoreRequestCacheControl)
-      reqHeaders['cache-control'] = cc;
+      conditional['cache-control'] = cc;
+    return conditional;
+  }
+
+  /** Conditional GET evaluated as the `fresh` package does (weak If-None-Match, then If-Modified-Since). */
+  #matchesConditional(ctx: RequestContext, headers: HeaderList): boolean {
+    if (ctx.conditional === undefined) return false;
     const resHeaders: Record<string, string> = {};
     const etag = firstHeader(headers, 'etag');
     const lastModified = firstHeader(headers, 'last-modified');
     if (etag !== undefined) resHeaders['etag'] = etag;
     if (lastModified !== undefined) resHeaders['last-modified'] = lastModified;
-    return fresh(reqHeaders, resHeaders);
+    return fresh(ctx.conditional, resHeaders);
   }
 
   /** Replaces caching fields sent downstream when a policy says what browsers and CDNs get. */
@@ -900,11 +909,7 @@ export class HttpCache {
         ? verdict
         : ({ storable: false, reason: verdict.storable ? 'too-large' : verdict.reason } as const);
       // Answer the client's own condition from the complete body (RFC 9110 §13.2.1).
-      if (
-        completeBody !== undefined &&
-        status === 200 &&
-        this.#matchesConditional(ctx.request, final)
-      ) {
+      if (completeBody !== undefined && status === 200 && this.#matchesConditional(ctx, final)) {
         plan = { kind: 'not-modified-from-origin', verdict: finalVerdict };
         return { type: 'withhold', capture: storable && !ctx.isHead, maxBytes };
       }

@@ -249,8 +249,11 @@ export function assessStorability(
 
   let lifetime = computeFreshnessLifetime(status, headers, cc, responseTime, policy, settings);
   if (lifetime === undefined) {
-    // §3: public alone makes a response storable; with no explicit freshness it is stored stale.
-    if (!directives.has('public')) return { storable: false, reason: 'no-freshness' };
+    // §3: `public` or a heuristically cacheable status makes a response storable; with no
+    // freshness it is stored stale, to be revalidated (and dropped below if it has no validator).
+    if (!directives.has('public') && !HEURISTICALLY_CACHEABLE.has(status)) {
+      return { storable: false, reason: 'no-freshness' };
+    }
     lifetime = 0;
   }
   const mustRevalidate =

@@ -167,7 +167,8 @@ export function runNodeOrigin(
         // Fields earlier middleware set and the engine kept stay; the engine's list wins.
         for (const [name] of action.headers) res.removeHeader(name);
         setHeaderList(res, action.headers);
-        originalWriteHead.call(res, status);
+        // Node writes the head itself on the first write or end (through the patched writeHead,
+        // which now passes through), still adding Content-Length for a single end(body).
       }
       return action;
     };
@@ -280,9 +281,10 @@ export function writePlan(res: ServerResponse, plan: SendPlan, before?: HeaderSn
     return;
   }
   if (before !== undefined) resetHeaders(res, before);
-  const flat: string[] = [];
-  for (const [name, value] of plan.headers) flat.push(name, value);
-  res.writeHead(plan.status, flat);
+  // setHeader with arrays keeps duplicate lines; writeHead(status, array) would not merge them
+  // with fields earlier middleware set.
+  setHeaderList(res, plan.headers);
+  res.writeHead(plan.status);
   if (plan.body === undefined) res.end();
   else res.end(plan.body);
 }
