@@ -2,12 +2,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Express } from 'express';
+import type { HttpCache } from '@gatecache/core';
+import { httpCache } from '@gatecache/express';
+import type { ExpressCacheOptions } from '@gatecache/express';
 import { createProxy } from './proxy.ts';
 import type { ProxyOptions, UpstreamProxy } from './proxy.ts';
 
 export interface GatewayOptions extends ProxyOptions {
-  /** Options for the gatecache middleware; `false` runs the gateway without a cache. */
-  readonly cache?: Record<string, unknown> | false;
+  /** Options for the gatecache middleware (in-memory by default); `false` runs the gateway without a cache. */
+  readonly cache?: ExpressCacheOptions | false;
 }
 
 export interface Gateway {
@@ -15,6 +18,8 @@ export interface Gateway {
   /** Not listening until `listen` is called; answers `Expect: 100-continue` through the upstream. */
   readonly server: http.Server;
   readonly proxy: UpstreamProxy;
+  /** The cache engine in front of the proxy (purge, stats), absent with `cache: false`. */
+  readonly cache: HttpCache | undefined;
   /** Resolves with the gateway's base URL. */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -27,9 +32,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.disable('x-powered-by');
   app.disable('etag');
 
-  if (options.cache !== false) {
-    // app.use(httpCache(options.cache));
-  }
+  const cacheMiddleware = options.cache === false ? undefined : httpCache(options.cache);
+  if (cacheMiddleware !== undefined) app.use(cacheMiddleware);
   app.use(function forwardToUpstream(req, res) {
     proxy.handle(req, res);
   });
@@ -45,6 +49,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     app,
     server,
     proxy,
+    cache: cacheMiddleware?.cache,
     listen(port = 0, host?: string) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -61,12 +66,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       });
     },
     async close() {
+      if (server.listening) {
+        await new Promise<void>((resolve, reject) => {
+          server.close((error) => (error === undefined ? resolve() : reject(error)));
+          server.closeIdleConnections();
+        });
+      }
       proxy.close();
-      if (!server.listening) return;
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error === undefined ? resolve() : reject(error)));
-        server.closeIdleConnections();
-      });
+      await cacheMiddleware?.cache.close();
     },
   };
 }

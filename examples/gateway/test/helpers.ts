@@ -133,3 +133,9 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
+
+/** The proxy suites run twice: the bare proxy, and the proxy behind the gatecache middleware. */
+export const CACHE_MODES = [
+  { mode: 'bare proxy', cache: false as const },
+  { mode: 'behind the cache', cache: {} },
+];

@@ -2,7 +2,15 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProxy } from '../src/proxy.ts';
-import { deferred, listen, readBody, request, startGateway, startUpstream } from './helpers.ts';
+import {
+  deferred,
+  listen,
+  readBody,
+  request,
+  startGateway,
+  startUpstream,
+  CACHE_MODES,
+} from './helpers.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -15,118 +23,120 @@ async function closedPort(): Promise<number> {
   return probe.port;
 }
 
-describe('upstream failures', () => {
-  it('answers 502 with a JSON body when the upstream is unreachable', async () => {
-    const port = await closedPort();
-    const gw = await startGateway({ upstream: `http://127.0.0.1:${port}`, cache: false });
-    cleanup.push(() => gw.close());
-    const res = await request(`${gw.url}/api/products`);
-    expect(res.status).toBe(502);
-    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(res.headers['cache-control']).toBe('no-store');
-    const body = JSON.parse(res.body.toString()) as { error: string; message: string };
-    expect(body.error).toBe('bad_gateway');
-    expect(body.message).toMatch(/^upstream unreachable: .*ECONNREFUSED/);
+describe.each(CACHE_MODES)('$mode', ({ cache }) => {
+  describe('upstream failures', () => {
+    it('answers 502 with a JSON body when the upstream is unreachable', async () => {
+      const port = await closedPort();
+      const gw = await startGateway({ upstream: `http://127.0.0.1:${port}`, cache });
+      cleanup.push(() => gw.close());
+      const res = await request(`${gw.url}/api/products`);
+      expect(res.status).toBe(502);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.headers['cache-control']).toBe('no-store');
+      const body = JSON.parse(res.body.toString()) as { error: string; message: string };
+      expect(body.error).toBe('bad_gateway');
+      expect(body.message).toMatch(/^upstream unreachable: .*ECONNREFUSED/);
+    });
+
+    it('answers 502 when the upstream resets the connection before answering', async () => {
+      const upstream = await startUpstream((req) => req.socket.destroy());
+      cleanup.push(() => upstream.close());
+      const gw = await startGateway({ upstream: upstream.url, cache });
+      cleanup.push(() => gw.close());
+      const res = await request(`${gw.url}/reset`, { method: 'POST', body: 'x' });
+      expect(res.status).toBe(502);
+      expect((JSON.parse(res.body.toString()) as { message: string }).message).toMatch(
+        /^upstream unreachable: /,
+      );
+    });
+
+    it('cuts the client connection when the upstream dies mid-body, and keeps serving', async () => {
+      const upstream = await startUpstream((req, res) => {
+        if (req.url === '/ok') {
+          res.end('fine');
+          return;
+        }
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('partial');
+        setTimeout(() => req.socket.destroy(), 20);
+      });
+      cleanup.push(() => upstream.close());
+      const gw = await startGateway({ upstream: upstream.url, cache });
+      cleanup.push(() => gw.close());
+      await expect(request(`${gw.url}/truncated`)).rejects.toThrow();
+      const res = await request(`${gw.url}/ok`);
+      expect(res.body.toString()).toBe('fine');
+    });
+
+    it('answers 504 when the upstream stays silent past the timeout, and abandons the upstream request', async () => {
+      const upstreamClosed = deferred();
+      const upstream = await startUpstream((_req, res) => {
+        res.on('close', () => upstreamClosed.resolve());
+      });
+      cleanup.push(() => upstream.close());
+      const gw = await startGateway({ upstream: upstream.url, cache, timeoutMs: 200 });
+      cleanup.push(() => gw.close());
+      const res = await request(`${gw.url}/hang`);
+      expect(res.status).toBe(504);
+      expect(JSON.parse(res.body.toString())).toEqual({
+        error: 'gateway_timeout',
+        message: 'upstream did not answer within 200 ms',
+      });
+      await upstreamClosed.promise;
+    });
   });
 
-  it('answers 502 when the upstream resets the connection before answering', async () => {
-    const upstream = await startUpstream((req) => req.socket.destroy());
-    cleanup.push(() => upstream.close());
-    const gw = await startGateway({ upstream: upstream.url, cache: false });
-    cleanup.push(() => gw.close());
-    const res = await request(`${gw.url}/reset`, { method: 'POST', body: 'x' });
-    expect(res.status).toBe(502);
-    expect((JSON.parse(res.body.toString()) as { message: string }).message).toMatch(
-      /^upstream unreachable: /,
-    );
-  });
+  describe('client aborts', () => {
+    it('destroys the upstream request when the client leaves mid-response, and keeps serving', async () => {
+      const upstreamClosed = deferred<boolean>();
+      const upstream = await startUpstream((req, res) => {
+        if (req.url === '/ok') {
+          res.end('fine');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first chunk');
+        res.on('close', () => upstreamClosed.resolve(res.writableFinished));
+      });
+      cleanup.push(() => upstream.close());
+      const gw = await startGateway({ upstream: upstream.url, cache });
+      cleanup.push(() => gw.close());
 
-  it('cuts the client connection when the upstream dies mid-body, and keeps serving', async () => {
-    const upstream = await startUpstream((req, res) => {
-      if (req.url === '/ok') {
-        res.end('fine');
-        return;
-      }
-      res.writeHead(200, { 'content-length': '1000' });
-      res.write('partial');
-      setTimeout(() => req.socket.destroy(), 20);
-    });
-    cleanup.push(() => upstream.close());
-    const gw = await startGateway({ upstream: upstream.url, cache: false });
-    cleanup.push(() => gw.close());
-    await expect(request(`${gw.url}/truncated`)).rejects.toThrow();
-    const res = await request(`${gw.url}/ok`);
-    expect(res.body.toString()).toBe('fine');
-  });
-
-  it('answers 504 when the upstream stays silent past the timeout, and abandons the upstream request', async () => {
-    const upstreamClosed = deferred();
-    const upstream = await startUpstream((_req, res) => {
-      res.on('close', () => upstreamClosed.resolve());
-    });
-    cleanup.push(() => upstream.close());
-    const gw = await startGateway({ upstream: upstream.url, cache: false, timeoutMs: 200 });
-    cleanup.push(() => gw.close());
-    const res = await request(`${gw.url}/hang`);
-    expect(res.status).toBe(504);
-    expect(JSON.parse(res.body.toString())).toEqual({
-      error: 'gateway_timeout',
-      message: 'upstream did not answer within 200 ms',
-    });
-    await upstreamClosed.promise;
-  });
-});
-
-describe('client aborts', () => {
-  it('destroys the upstream request when the client leaves mid-response, and keeps serving', async () => {
-    const upstreamClosed = deferred<boolean>();
-    const upstream = await startUpstream((req, res) => {
-      if (req.url === '/ok') {
-        res.end('fine');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('first chunk');
-      res.on('close', () => upstreamClosed.resolve(res.writableFinished));
-    });
-    cleanup.push(() => upstream.close());
-    const gw = await startGateway({ upstream: upstream.url, cache: false });
-    cleanup.push(() => gw.close());
-
-    await new Promise<void>((resolve, reject) => {
-      const req = http.get(`${gw.url}/stream`, { agent: false }, (res) => {
-        res.once('data', () => {
-          req.destroy();
-          resolve();
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get(`${gw.url}/stream`, { agent: false }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
         });
+        req.on('error', () => undefined);
+        req.on('response', (res) => res.on('error', () => undefined));
+        setTimeout(() => reject(new Error('no first chunk')), 5_000).unref();
+      });
+      expect(await upstreamClosed.promise).toBe(false);
+      expect((await request(`${gw.url}/ok`)).body.toString()).toBe('fine');
+    });
+
+    it('destroys the upstream request when the client leaves mid-upload', async () => {
+      const upstreamAborted = deferred<boolean>();
+      const upstream = await startUpstream((req) => {
+        req.once('data', () => undefined);
+        req.on('close', () => upstreamAborted.resolve(req.complete));
+      });
+      cleanup.push(() => upstream.close());
+      const gw = await startGateway({ upstream: upstream.url, cache });
+      cleanup.push(() => gw.close());
+
+      const req = http.request(`${gw.url}/upload`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-length': '1000000' },
       });
       req.on('error', () => undefined);
-      req.on('response', (res) => res.on('error', () => undefined));
-      setTimeout(() => reject(new Error('no first chunk')), 5_000).unref();
+      req.write(Buffer.alloc(64 * 1024));
+      setTimeout(() => req.destroy(), 50);
+      expect(await upstreamAborted.promise).toBe(false);
     });
-    expect(await upstreamClosed.promise).toBe(false);
-    expect((await request(`${gw.url}/ok`)).body.toString()).toBe('fine');
-  });
-
-  it('destroys the upstream request when the client leaves mid-upload', async () => {
-    const upstreamAborted = deferred<boolean>();
-    const upstream = await startUpstream((req) => {
-      req.once('data', () => undefined);
-      req.on('close', () => upstreamAborted.resolve(req.complete));
-    });
-    cleanup.push(() => upstream.close());
-    const gw = await startGateway({ upstream: upstream.url, cache: false });
-    cleanup.push(() => gw.close());
-
-    const req = http.request(`${gw.url}/upload`, {
-      method: 'POST',
-      agent: false,
-      headers: { 'content-length': '1000000' },
-    });
-    req.on('error', () => undefined);
-    req.write(Buffer.alloc(64 * 1024));
-    setTimeout(() => req.destroy(), 50);
-    expect(await upstreamAborted.promise).toBe(false);
   });
 });
 

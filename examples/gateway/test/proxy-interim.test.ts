@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listen, readBody, startGateway, startUpstream } from './helpers.ts';
+import { listen, readBody, startGateway, startUpstream, CACHE_MODES } from './helpers.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -65,108 +65,110 @@ function exchange(
   });
 }
 
-describe('interim responses', () => {
-  it('relays 103 Early Hints before the final response', async () => {
-    const upstream = await startUpstream((_req, res) => {
-      res.writeEarlyHints({
-        link: ['</app.css>; rel=preload; as=style', '</app.js>; rel=preload; as=script'],
+describe.each(CACHE_MODES)('$mode', ({ cache }) => {
+  describe('interim responses', () => {
+    it('relays 103 Early Hints before the final response', async () => {
+      const upstream = await startUpstream((_req, res) => {
+        res.writeEarlyHints({
+          link: ['</app.css>; rel=preload; as=style', '</app.js>; rel=preload; as=script'],
+        });
+        setTimeout(() => res.end('page'), 20);
       });
-      setTimeout(() => res.end('page'), 20);
+      cleanup.push(() => upstream.close());
+      const gw = await startGateway({ upstream: upstream.url, cache });
+      cleanup.push(() => gw.close());
+      const result = await exchange(`${gw.url}/page`);
+      expect(result.status).toBe(200);
+      expect(result.body).toBe('page');
+      const hints = result.informational.filter((i) => i.status === 103);
+      expect(hints).toHaveLength(1);
+      expect(hints[0]?.headers.link).toBe(
+        '</app.css>; rel=preload; as=style, </app.js>; rel=preload; as=script',
+      );
     });
-    cleanup.push(() => upstream.close());
-    const gw = await startGateway({ upstream: upstream.url, cache: false });
-    cleanup.push(() => gw.close());
-    const result = await exchange(`${gw.url}/page`);
-    expect(result.status).toBe(200);
-    expect(result.body).toBe('page');
-    const hints = result.informational.filter((i) => i.status === 103);
-    expect(hints).toHaveLength(1);
-    expect(hints[0]?.headers.link).toBe(
-      '</app.css>; rel=preload; as=style, </app.js>; rel=preload; as=script',
-    );
-  });
 
-  it('relays the upstream 100 Continue, then streams the held-back body', async () => {
-    let upstreamSawExpect: string | undefined;
-    const server = http.createServer();
-    server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      upstreamSawExpect = req.headers.expect;
-      res.writeContinue();
-      void readBody(req).then((body) => res.end(`got ${body.toString()}`));
-    });
-    const upstream = await listen(server);
-    cleanup.push(() => upstream.close());
-    const gw = await startGateway({ upstream: upstream.url, cache: false });
-    cleanup.push(() => gw.close());
-    const result = await exchange(`${gw.url}/upload`, {
-      method: 'POST',
-      expectContinue: true,
-      body: 'payload',
-    });
-    expect(upstreamSawExpect).toBe('100-continue');
-    expect(result.gotContinue).toBe(true);
-    expect(result.status).toBe(200);
-    expect(result.body).toBe('got payload');
-  });
-
-  it('relays a final refusal without asking the client for its body', async () => {
-    const server = http.createServer();
-    server.on('checkContinue', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
-      res.end('too large');
-    });
-    const upstream = await listen(server);
-    cleanup.push(() => upstream.close());
-    const gw = await startGateway({
-      upstream: upstream.url,
-      cache: false,
-      continueFallbackMs: 5_000,
-    });
-    cleanup.push(() => gw.close());
-    const result = await exchange(`${gw.url}/upload`, {
-      method: 'POST',
-      expectContinue: true,
-      body: 'x'.repeat(1000),
-    });
-    expect(result.status).toBe(413);
-    expect(result.body).toBe('too large');
-    expect(result.gotContinue).toBe(false);
-    expect(result.bodySent).toBe(false);
-  });
-
-  it('sends 100 Continue itself when the upstream ignores Expect', async () => {
-    // A bare TCP upstream that never sends 100: it waits for the whole body, then answers.
-    const server = net.createServer((socket) => {
-      let buffered = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        buffered = Buffer.concat([buffered, chunk]);
-        const end = buffered.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        const length = Number(
-          /content-length:\s*(\d+)/i.exec(buffered.subarray(0, end).toString())?.[1] ?? 0,
-        );
-        if (buffered.length - end - 4 < length) return;
-        const body = buffered.subarray(end + 4, end + 4 + length).toString();
-        const reply = `echo ${body}`;
-        socket.end(
-          `HTTP/1.1 200 OK\r\nContent-Length: ${reply.length}\r\nConnection: close\r\n\r\n${reply}`,
-        );
+    it('relays the upstream 100 Continue, then streams the held-back body', async () => {
+      let upstreamSawExpect: string | undefined;
+      const server = http.createServer();
+      server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        upstreamSawExpect = req.headers.expect;
+        res.writeContinue();
+        void readBody(req).then((body) => res.end(`got ${body.toString()}`));
       });
+      const upstream = await listen(server);
+      cleanup.push(() => upstream.close());
+      const gw = await startGateway({ upstream: upstream.url, cache });
+      cleanup.push(() => gw.close());
+      const result = await exchange(`${gw.url}/upload`, {
+        method: 'POST',
+        expectContinue: true,
+        body: 'payload',
+      });
+      expect(upstreamSawExpect).toBe('100-continue');
+      expect(result.gotContinue).toBe(true);
+      expect(result.status).toBe(200);
+      expect(result.body).toBe('got payload');
     });
-    const upstream = await listen(server);
-    cleanup.push(() => upstream.close());
-    const gw = await startGateway({
-      upstream: upstream.url,
-      cache: false,
-      continueFallbackMs: 100,
+
+    it('relays a final refusal without asking the client for its body', async () => {
+      const server = http.createServer();
+      server.on('checkContinue', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+        res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+        res.end('too large');
+      });
+      const upstream = await listen(server);
+      cleanup.push(() => upstream.close());
+      const gw = await startGateway({
+        upstream: upstream.url,
+        cache,
+        continueFallbackMs: 5_000,
+      });
+      cleanup.push(() => gw.close());
+      const result = await exchange(`${gw.url}/upload`, {
+        method: 'POST',
+        expectContinue: true,
+        body: 'x'.repeat(1000),
+      });
+      expect(result.status).toBe(413);
+      expect(result.body).toBe('too large');
+      expect(result.gotContinue).toBe(false);
+      expect(result.bodySent).toBe(false);
     });
-    cleanup.push(() => gw.close());
-    const result = await exchange(`${gw.url}/upload`, {
-      method: 'POST',
-      expectContinue: true,
-      body: 'hello',
+
+    it('sends 100 Continue itself when the upstream ignores Expect', async () => {
+      // A bare TCP upstream that never sends 100: it waits for the whole body, then answers.
+      const server = net.createServer((socket) => {
+        let buffered = Buffer.alloc(0);
+        socket.on('data', (chunk: Buffer) => {
+          buffered = Buffer.concat([buffered, chunk]);
+          const end = buffered.indexOf('\r\n\r\n');
+          if (end === -1) return;
+          const length = Number(
+            /content-length:\s*(\d+)/i.exec(buffered.subarray(0, end).toString())?.[1] ?? 0,
+          );
+          if (buffered.length - end - 4 < length) return;
+          const body = buffered.subarray(end + 4, end + 4 + length).toString();
+          const reply = `echo ${body}`;
+          socket.end(
+            `HTTP/1.1 200 OK\r\nContent-Length: ${reply.length}\r\nConnection: close\r\n\r\n${reply}`,
+          );
+        });
+      });
+      const upstream = await listen(server);
+      cleanup.push(() => upstream.close());
+      const gw = await startGateway({
+        upstream: upstream.url,
+        cache,
+        continueFallbackMs: 100,
+      });
+      cleanup.push(() => gw.close());
+      const result = await exchange(`${gw.url}/upload`, {
+        method: 'POST',
+        expectContinue: true,
+        body: 'hello',
+      });
+      expect(result.gotContinue).toBe(true);
+      expect(result.body).toBe('echo hello');
     });
-    expect(result.gotContinue).toBe(true);
-    expect(result.body).toBe('echo hello');
   });
 });
