@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Express } from 'express';
 import { setup } from './harness.ts';
 
 const httpDate = (ms: number): string => new Date(ms).toUTCString();
@@ -391,7 +392,7 @@ describe('§4.2 freshness', () => {
 
 describe('§5.2.1 request directives', () => {
   const route = (path: string, cc = 'max-age=100') =>
-    function routes(app: import('express').Express, hit: (p: string) => number): void {
+    function routes(app: Express, hit: (p: string) => number): void {
       app.get(path, (_req, res) => {
         res
           .set('Cache-Control', cc)
