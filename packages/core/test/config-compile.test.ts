@@ -226,9 +226,18 @@ describe('partition resolvers', () => {
     );
     expect(result?.partition).toBe('Bearer top-secret-token');
     expect(JSON.stringify(result)).not.toContain('top-secret');
+    expect(JSON.parse(JSON.stringify(result)) as unknown).toMatchObject({
+      partition: '[redacted]',
+      private: true,
+    });
     expect(inspect(result)).not.toContain('top-secret');
+    expect(inspect(result)).toContain('[redacted]');
     expect(String(result?.name)).not.toContain('top-secret');
-    expect(Object.keys(result ?? {})).not.toContain('partition');
+    expect(Object.isFrozen(result)).toBe(true);
+    // A merge by Object.entries (how the engine layers policies) keeps the partition.
+    expect(Object.fromEntries(Object.entries(result ?? {}))).toMatchObject({
+      partition: 'Bearer top-secret-token',
+    });
   });
 });
 

@@ -277,22 +277,46 @@ export function compilePolicies(
   };
 }
 
+/**
+ * Prototype of per-request policies that carry a partition: `JSON.stringify` and `console.log`
+ * show `partition` as "[redacted]". Being inherited, these methods are not copied by the engine's
+ * merge (Object.entries) while the partition itself, an own enumerable property, is.
+ */
+const REDACTED_PARTITION: object = Object.freeze(
+  Object.defineProperties(
+    {},
+    {
+      toJSON: {
+        value: function toJSON(this: ResolvedPolicy) {
+          return { ...this, partition: '[redacted]' };
+        },
+      },
+      [Symbol.for('nodejs.util.inspect.custom')]: {
+        value: function inspect(this: ResolvedPolicy) {
+          return { ...this, partition: '[redacted]' };
+        },
+      },
+    },
+  ),
+);
+
 /** The static policy as is, or a copy with this request's tags and partition. */
 function finish(
   rule: CompiledRule,
   request: CacheRequest,
   match: RegExpExecArray | null,
 ): ResolvedPolicy {
-  if (rule.partition === undefined && (rule.tagParts === undefined || match === null))
+  if (rule.partition === undefined && (rule.tagParts === undefined || match === null)) {
     return rule.policy;
-  const result: { -readonly [K in keyof ResolvedPolicy]: ResolvedPolicy[K] } = { ...rule.policy };
+  }
+  const partition = rule.partition?.(request);
+  const result: { -readonly [K in keyof ResolvedPolicy]: ResolvedPolicy[K] } =
+    partition === undefined
+      ? { ...rule.policy }
+      : Object.assign(Object.create(REDACTED_PARTITION) as object, rule.policy);
   if (rule.tagParts !== undefined && match !== null) {
     result.tags = Object.freeze(expandTags(rule.tagParts, rule.captures, match));
   }
-  const partition = rule.partition?.(request);
-  if (partition !== undefined) {
-    // Non-enumerable: the raw credential stays out of JSON.stringify, console.log and spreads.
-    Object.defineProperty(result, 'partition', { value: partition, enumerable: false });
-  }
+  if (partition !== undefined) result.partition = partition;
   return Object.freeze(result);
 }

@@ -264,9 +264,8 @@ export type PolicyFunction = (request: CacheRequest) => ResolvedPolicy | undefin
 
 /**
  * The engine's `CachePolicy`. For a private rule, `partition` holds the raw partition (the
- * Authorization credential, a cookie value, a resolver's result) as a non-enumerable property: the
- * engine reads `policy.partition`, keys by its one-way hash, and never logs it, while
- * `JSON.stringify`, `console.log` and object spread do not see it (a spread copy loses it and so,
- * safely, stores nothing privately).
+ * Authorization credential, a cookie value, a resolver's result): the engine keys by its one-way
+ * hash and never logs it. `JSON.stringify` and `console.log` of the returned policy show it as
+ * "[redacted]"; a copy made by spreading or merging is plain and must not be logged whole.
  */
 export type ResolvedPolicy = CachePolicy & { readonly partition?: string | undefined };
