@@ -70,6 +70,20 @@ describe('gateway with the gatecache middleware', () => {
     expect(calls('POST /api/products')).toBe(2);
   });
 
+  it('drops the cached list after a POST to it (RFC 9111 §4.4)', async () => {
+    await request(`${gw.url}/api/products`);
+    expect((await request(`${gw.url}/api/products`)).headers['cache-status']).toMatch(/hit/);
+    await request(`${gw.url}/api/products`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'New' }),
+    });
+    const after = await request(`${gw.url}/api/products`);
+    expect(after.headers['cache-status']).not.toMatch(/hit/);
+    expect(calls('GET /api/products')).toBe(2);
+    expect((JSON.parse(after.body.toString()) as { total: number }).total).toBe(9);
+  });
+
   it('does not cache a 502 from an unreachable upstream', async () => {
     await backend.close();
     const first = await request(`${gw.url}/api/products/1`);
