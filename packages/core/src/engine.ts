@@ -28,6 +28,7 @@ import type {
   HeaderList,
   InvalidationBus,
   InvalidationMessage,
+  EntryValidator,
   LeaseManager,
   StoreHints,
   StoredRecord,
@@ -99,6 +100,8 @@ export interface HttpCacheOptions {
   readonly coalesce?: boolean;
   /** Cross-instance invalidation (Redis pub/sub, for example). */
   readonly bus?: InvalidationBus;
+  /** Read-time purge checks (tags, versions, soft purges). */
+  readonly validator?: EntryValidator;
   /** Cross-instance coalescing: one origin call per cold key across a fleet. */
   readonly leases?: LeaseManager;
   /** How long a request waits for another instance's fetch before fetching itself. Default 5000 ms. */
@@ -467,9 +470,10 @@ export class HttpCache {
       const record = await this.#get(primary, ctx.hints);
       if (record === undefined) continue;
       if (record.kind === 'response') {
-        if (Object.keys(record.vary).length === 0)
-          return { found: true, entry: record, key: primary };
-        continue;
+        if (Object.keys(record.vary).length !== 0) continue;
+        const entry = this.#validate(record);
+        if (entry === undefined) continue;
+        return { found: true, entry, key: primary };
       }
       varyRecords.set(primary, record);
       const values = selectingValues(ctx.request.headers, record.fields);
@@ -480,11 +484,36 @@ export class HttpCache {
         variant?.kind === 'response' &&
         record.fields.every((f) => variant.vary[f] === values[f])
       ) {
-        return { found: true, entry: variant, key };
+        const entry = this.#validate(variant);
+        if (entry !== undefined) return { found: true, entry, key };
       }
       reason = 'vary-miss';
     }
     return { found: false, reason, varyRecords };
+  }
+
+  /** Applies read-time purges: an invalid entry is a miss, a soft-purged one is stale now. */
+  #validate(entry: CacheEntry): CacheEntry | undefined {
+    const validator = this.#options.validator;
+    if (validator === undefined) return entry;
+    const now = this.clock.now();
+    let validity;
+    try {
+      validity = validator.check(entry, now);
+    } catch (error) {
+      this.#emit({ type: 'store-error', operation: 'get', error });
+      return undefined;
+    }
+    switch (validity) {
+      case 'valid':
+        return entry;
+      case 'stale':
+        return entry.staleAt <= now ? entry : { ...entry, staleAt: now };
+      case 'invalid':
+        return undefined;
+      default:
+        return validity satisfies never;
+    }
   }
 
   #emit(event: CacheEvent): void {
@@ -1040,6 +1069,7 @@ export class HttpCache {
       ...entry,
       headers,
       storedAt: now,
+      fetchedAt: requestTime,
       initialAge,
       staleAt,
       deleteAt: Math.max(staleAt, now) + keep * 1000,
@@ -1118,6 +1148,7 @@ export class HttpCache {
       headers,
       body,
       storedAt: now,
+      fetchedAt: requestTime,
       initialAge,
       staleAt,
       deleteAt,

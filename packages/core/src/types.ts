@@ -39,6 +39,11 @@ export interface CacheEntry {
   readonly body: Uint8Array;
   /** When the response was received (RFC 9111 §4.2.3 response_time). */
   readonly storedAt: number;
+  /**
+   * When the request that produced it went to the origin (request_time). Purges compare with
+   * this, so a response fetched before a purge never counts as newer than the purge.
+   */
+  readonly fetchedAt: number;
   /** corrected_initial_age in seconds (RFC 9111 §4.2.3). */
   readonly initialAge: number;
   /** When the entry stops being fresh. */
@@ -186,4 +191,15 @@ export interface DownstreamHeaders {
   readonly cacheControl?: string | undefined;
   readonly cdnCacheControl?: string | undefined;
   readonly surrogateControl?: string | undefined;
+}
+
+/** What a read-time check says of a stored entry (tag epochs, versions, soft purges). */
+export type EntryValidity = 'valid' | 'stale' | 'invalid';
+
+/**
+ * Consulted on every read: purges that cost nothing per tagged entry (an epoch per tag, a
+ * namespace version) are applied here rather than by deleting entries.
+ */
+export interface EntryValidator {
+  check(entry: CacheEntry, now: number): EntryValidity;
 }
