@@ -107,6 +107,13 @@ export interface HttpCacheOptions {
   /** How long a request waits for another instance's fetch before fetching itself. Default 5000 ms. */
   readonly leaseWaitMs?: number;
   readonly onEvent?: (event: CacheEvent) => void;
+  /**
+   * Response fields whose values tag the stored entry (surrogate keys, comma- or space-separated).
+   * Default `['cache-tag', 'surrogate-key']`.
+   */
+  readonly tagHeaders?: readonly string[];
+  /** Remove the tag fields from what clients see. Default true. */
+  readonly stripTagHeaders?: boolean;
 }
 
 const DEFAULT_SENSITIVE_QUERY = [
@@ -159,6 +166,8 @@ interface Settings extends PolicySettings, KeySettings {
   readonly cacheStatusName: string;
   readonly coalesce: boolean;
   readonly leaseWaitMs: number;
+  readonly tagHeaders: readonly string[];
+  readonly stripTagHeaders: boolean;
 }
 
 /** Everything about one request the engine works out once. */
@@ -292,6 +301,8 @@ export class HttpCache {
       cacheStatusName,
       coalesce: options.coalesce ?? true,
       leaseWaitMs: positiveNumber('leaseWaitMs', options.leaseWaitMs, 5000),
+      tagHeaders: stringList('tagHeaders', options.tagHeaders, ['cache-tag', 'surrogate-key']),
+      stripTagHeaders: options.stripTagHeaders ?? true,
     };
     if (typeof this.#settings.generateEtag !== 'boolean')
       throw invalidOption('etag', options.etag, 'true or false');
@@ -617,6 +628,23 @@ export class HttpCache {
     return fresh(ctx.conditional, resHeaders);
   }
 
+  /** The origin's fields as clients may see them: surrogate-key fields removed when configured. */
+  #clientHeaders(headers: HeaderList): HeaderList {
+    if (!this.#settings.stripTagHeaders) return headers.slice();
+    const tagHeaders = this.#settings.tagHeaders;
+    return headers.filter(([name]) => !tagHeaders.includes(name));
+  }
+
+  /** Tags of a new entry: the policy's, then those the origin named in its tag fields. */
+  #tagsOf(policy: CachePolicy, headers: HeaderList): string[] {
+    const tags = new Set(policy.tags ?? []);
+    for (const [name, value] of headers) {
+      if (!this.#settings.tagHeaders.includes(name)) continue;
+      for (const tag of value.split(/[\s,]+/)) if (tag) tags.add(tag);
+    }
+    return [...tags];
+  }
+
   /** Replaces caching fields sent downstream when a policy says what browsers and CDNs get. */
   #applyDownstream(policy: CachePolicy, headers: HeaderList): void {
     const downstream = policy.downstream;
@@ -652,7 +680,7 @@ export class HttpCache {
     const outcome = await origin({
       requestHeaders: { remove: [], set: [] },
       head: (_status, headers) => {
-        const final = headers.slice();
+        const final = this.#clientHeaders(headers);
         if (policy !== undefined) this.#applyDownstream(policy, final);
         final.push(['cache-status', cacheStatus]);
         return { type: 'stream', headers: final, capture: false, maxBytes: 0 };
@@ -910,7 +938,7 @@ export class HttpCache {
       const declaredLength = Number(firstHeader(headers, 'content-length') ?? NaN);
       const declaredTooLarge = Number.isFinite(declaredLength) && declaredLength > maxBytes;
       const storable = verdict.storable && !tooLarge && !declaredTooLarge;
-      const final = headers.slice();
+      const final = this.#clientHeaders(headers);
       let etag: string | undefined;
       if (
         storable &&
@@ -1095,7 +1123,11 @@ export class HttpCache {
     const strip = new Set(verdict.stripFields);
     const headers = withoutHopByHop(outcome.headers).filter(
       ([name]) =>
-        !strip.has(name) && name !== 'content-length' && name !== 'age' && name !== 'cache-status',
+        !strip.has(name) &&
+        name !== 'content-length' &&
+        name !== 'age' &&
+        name !== 'cache-status' &&
+        !(this.#settings.stripTagHeaders && this.#settings.tagHeaders.includes(name)),
     );
     if (firstHeader(headers, 'date') === undefined) headers.push(['date', HTTP_DATE(now)]);
     let generatedETag = false;
@@ -1153,7 +1185,7 @@ export class HttpCache {
       staleAt,
       deleteAt,
       vary,
-      tags: ctx.policy.tags ?? [],
+      tags: this.#tagsOf(ctx.policy, outcome.headers),
       generatedETag,
       flags: verdict.flags,
     };

@@ -5,6 +5,7 @@ export {
   MemoryStore,
   sizeOfRecord,
   RECORD_OVERHEAD_BYTES,
+  globToRegExp,
 } from './memory-store.ts';
 export type { MemoryStoreOptions } from './memory-store.ts';
 export { GatecacheError, invalidOption } from './errors.ts';

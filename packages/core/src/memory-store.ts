@@ -112,6 +112,16 @@ export class MemoryStore implements CacheStore {
     this.#lru.clear();
   }
 
+  async *scan(match: string, batchSize = 1000): AsyncIterable<string> {
+    const pattern = globToRegExp(match);
+    let seen = 0;
+    for (const key of [...this.#lru.keys()]) {
+      if (pattern.test(key)) yield key;
+      // Yield to the event loop between batches so a large scan blocks nothing.
+      if (++seen % batchSize === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+
   /** Remaining TTL in milliseconds, or 0 when the key is absent. */
   remainingTtl(key: string): number {
     const ttl = this.#lru.getRemainingTTL(key);
@@ -134,4 +144,21 @@ export class MemoryStore implements CacheStore {
   get evictions(): number {
     return this.#evictions;
   }
+}
+
+/** A Redis-style glob (`*`, `?`, `\\` escapes) as an anchored regular expression. */
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === '\\' && i + 1 < glob.length) source += escapeRegExp(glob[++i]!);
+    else if (ch === '*') source += '[\\s\\S]*';
+    else if (ch === '?') source += '[\\s\\S]';
+    else source += escapeRegExp(ch);
+  }
+  return new RegExp(`^${source}$`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -101,6 +101,11 @@ export interface CacheStore {
   set(key: string, record: StoredRecord, ttlMs: number, hints?: StoreHints): MaybePromise<void>;
   delete(key: string): MaybePromise<void>;
   clear(): MaybePromise<void>;
+  /**
+   * Keys matching a glob (`*` any run of characters, `?` one character), in batches of about
+   * `batchSize`. Optional: pattern purges need it (Redis uses SCAN, never KEYS).
+   */
+  scan?(match: string, batchSize?: number): AsyncIterable<string>;
   close?(): MaybePromise<void>;
 }
 
