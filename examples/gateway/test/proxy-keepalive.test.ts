@@ -70,13 +70,18 @@ describe('upstream connection pool', () => {
 
   it('retires an idle socket a margin before the timeout the upstream announced', async () => {
     const upstream = await startUpstream((_req, res) => res.end('ok'));
-    // Announced as Keep-Alive: timeout=2; the pool keeps the socket for 1 s only.
-    upstream.server.keepAliveTimeout = 2_000;
+    // Announced as Keep-Alive: timeout=4; with a 2 s margin the pool keeps the socket for 2 s.
+    upstream.server.keepAliveTimeout = 4_000;
     cleanup.push(() => upstream.close());
-    const gw = await startGateway({ upstream: upstream.url, cache: false });
+    const gw = await startGateway({
+      upstream: upstream.url,
+      cache: false,
+      agentOptions: { retireMarginMs: 2_000 },
+    });
     cleanup.push(() => gw.close());
     expect((await request(`${gw.url}/a`)).status).toBe(200);
-    await sleep(1_500);
+    // Past the pool's 2 s, well before the upstream's 4 s.
+    await sleep(3_000);
     expect((await request(`${gw.url}/b`)).status).toBe(200);
     expect(upstream.connections()).toBe(2);
   });
