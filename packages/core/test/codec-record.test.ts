@@ -155,6 +155,11 @@ describe('record codec: anything but a record for this key is a miss', () => {
     expect(decodeRecord(both, record.key)).toBeUndefined();
   });
 
+  it('keeps fields it does not know, so later record fields round-trip', () => {
+    const extended = { ...entry(), surrogate: ['a'] } as CacheEntry;
+    expect(decodeRecord(encodeRecord(extended), extended.key)).toMatchObject({ surrogate: ['a'] });
+  });
+
   it('reads a record of an unknown entry version as undefined', () => {
     const future = { ...entry(), v: 2 } as unknown as CacheEntry;
     expect(decodeRecord(encodeRecord(future), future.key)).toBeUndefined();
@@ -201,52 +206,58 @@ describe('record codec: anything but a record for this key is a miss', () => {
       out.set(body, 8 + metaBytes.byteLength);
       return out;
     };
-    const base = {
+    const fields = {
       kind: 'response',
       v: 1,
       key: 'k',
       status: 200,
       headers: [['a', 'b']],
       storedAt: 1,
+      fetchedAt: 1,
       initialAge: 0,
       staleAt: 2,
       deleteAt: 3,
       vary: {},
       tags: [],
+      generatedETag: false,
       flags: { mustRevalidate: false, noCache: false, staleWhileRevalidate: 0, staleIfError: 0 },
-      bodyLength: 0,
-      storedLength: 0,
     };
+    const base = { r: fields, n: 0, s: 0 };
+    const varyFields = { kind: 'vary', v: 1, key: 'k', fields: ['a'], epoch: 'e', deleteAt: 1 };
     expect(decodeRecord(withMeta(base), 'k')).toBeDefined();
+    expect(decodeRecord(withMeta({ r: varyFields, n: 0, s: 0 }), 'k')).toBeDefined();
+    const withFields = (changes: Record<string, unknown>) => ({
+      ...base,
+      r: { ...fields, ...changes },
+    });
     const broken: unknown[] = [
       null,
       [],
       'text',
-      { ...base, kind: 'other' },
-      { ...base, status: 42 },
-      { ...base, status: '200' },
-      { ...base, headers: [['a']] },
-      { ...base, headers: [['a', 1]] },
-      { ...base, headers: 'a: b' },
-      { ...base, staleAt: null },
-      { ...base, vary: { a: 1 } },
-      { ...base, tags: [1] },
-      { ...base, flags: { mustRevalidate: 'no' } },
-      { ...base, flags: undefined },
-      { ...base, bodyLength: -1 },
-      { ...base, bodyLength: 5 },
-      { ...base, storedLength: 1 },
-      { ...base, storedLength: undefined },
-      { kind: 'vary', v: 1, key: 'k', fields: [1], deleteAt: 1, bodyLength: 0, storedLength: 0 },
-      {
-        kind: 'vary',
-        v: 1,
-        key: 'k',
-        fields: ['a'],
-        deleteAt: 'soon',
-        bodyLength: 0,
-        storedLength: 0,
-      },
+      fields,
+      { ...base, r: null },
+      withFields({ kind: 'other' }),
+      withFields({ v: 2 }),
+      withFields({ key: 'j' }),
+      withFields({ status: 42 }),
+      withFields({ status: '200' }),
+      withFields({ headers: [['a']] }),
+      withFields({ headers: [['a', 1]] }),
+      withFields({ headers: 'a: b' }),
+      withFields({ staleAt: null }),
+      withFields({ fetchedAt: undefined }),
+      withFields({ generatedETag: 'yes' }),
+      withFields({ vary: { a: 1 } }),
+      withFields({ tags: [1] }),
+      withFields({ flags: { mustRevalidate: 'no' } }),
+      withFields({ flags: undefined }),
+      { ...base, n: -1 },
+      { ...base, n: 5 },
+      { ...base, s: 1 },
+      { ...base, s: undefined },
+      { r: { ...varyFields, fields: [1] }, n: 0, s: 0 },
+      { r: { ...varyFields, epoch: 3 }, n: 0, s: 0 },
+      { r: { ...varyFields, deleteAt: 'soon' }, n: 0, s: 0 },
     ];
     for (const meta of broken) expect(decodeRecord(withMeta(meta), 'k')).toBeUndefined();
     // A length prefix that points past the end.

@@ -143,31 +143,13 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
 function encodeWith(record: StoredRecord, options: ResolvedCodecOptions): Uint8Array {
   let flags = 0;
   let body: Uint8Array = record.kind === 'response' ? record.body : new Uint8Array(0);
-  const meta: Record<string, unknown> =
-    record.kind === 'response'
-      ? {
-          kind: record.kind,
-          v: record.v,
-          key: record.key,
-          status: record.status,
-          headers: record.headers,
-          storedAt: record.storedAt,
-          initialAge: record.initialAge,
-          staleAt: record.staleAt,
-          deleteAt: record.deleteAt,
-          vary: record.vary,
-          tags: record.tags,
-          flags: record.flags,
-          bodyLength: body.byteLength,
-        }
-      : {
-          kind: record.kind,
-          v: record.v,
-          key: record.key,
-          fields: record.fields,
-          deleteAt: record.deleteAt,
-          bodyLength: 0,
-        };
+  // Every field but the body goes into the JSON as it is, so fields the engine adds later
+  // round-trip without a codec change; decode validates the fields it knows.
+  const { body: _body, ...fields } = record as StoredRecord & { body?: Uint8Array };
+  const meta: { r: Record<string, unknown>; n: number; s?: number } = {
+    r: fields,
+    n: body.byteLength,
+  };
 
   if (
     record.kind === 'response' &&
@@ -185,7 +167,7 @@ function encodeWith(record: StoredRecord, options: ResolvedCodecOptions): Uint8A
   }
 
   // The stored length lets decode reject trailing bytes, which zlib would silently ignore.
-  meta.storedLength = body.byteLength;
+  meta.s = body.byteLength;
   const metaBytes = textEncoder.encode(JSON.stringify(meta));
   const payload = new Uint8Array(META_LENGTH_BYTES + metaBytes.byteLength + body.byteLength);
   new DataView(payload.buffer).setUint32(0, metaBytes.byteLength);
@@ -251,18 +233,21 @@ function decodeUnsafe(
   const meta: unknown = JSON.parse(
     textDecoder.decode(payload.subarray(META_LENGTH_BYTES, metaEnd)),
   );
-  if (!isObject(meta) || meta.key !== expectedKey || meta.v !== 1) return undefined;
-  const bodyLength = meta.bodyLength;
+  if (!isObject(meta) || !isObject(meta.r)) return undefined;
+  const fields = meta.r;
+  if (fields.key !== expectedKey || fields.v !== 1) return undefined;
+  const bodyLength = meta.n;
   if (!isNonNegativeInteger(bodyLength) || bodyLength > options.maxBodyBytes) return undefined;
   const stored = payload.subarray(metaEnd);
-  if (meta.storedLength !== stored.byteLength) return undefined;
+  if (meta.s !== stored.byteLength) return undefined;
 
-  if (meta.kind === 'vary') {
-    if (stored.byteLength !== 0 || bodyLength !== 0 || (flags & (FLAG_GZIP | FLAG_BROTLI)) !== 0)
+  if (fields.kind === 'vary') {
+    if (stored.byteLength !== 0 || bodyLength !== 0 || (flags & (FLAG_GZIP | FLAG_BROTLI)) !== 0) {
       return undefined;
-    return toVaryRecord(meta, expectedKey);
+    }
+    return toVaryRecord(fields, expectedKey);
   }
-  if (meta.kind !== 'response') return undefined;
+  if (fields.kind !== 'response') return undefined;
 
   let body: Uint8Array;
   if ((flags & FLAG_GZIP) !== 0) {
@@ -273,19 +258,21 @@ function decodeUnsafe(
     body = asUint8Array(stored);
   }
   if (body.byteLength !== bodyLength) return undefined;
-  return toCacheEntry(meta, expectedKey, body);
+  return toCacheEntry(fields, expectedKey, body);
 }
 
 function toCacheEntry(
-  meta: Record<string, unknown>,
+  fields: Record<string, unknown>,
   key: string,
   body: Uint8Array,
 ): CacheEntry | undefined {
-  const { status, headers, storedAt, initialAge, staleAt, deleteAt, vary, tags, flags } = meta;
+  const { status, headers, storedAt, fetchedAt, initialAge, staleAt, deleteAt, vary, tags } =
+    fields;
   if (!isNonNegativeInteger(status) || status < 100 || status > 999) return undefined;
   if (!isHeaderList(headers)) return undefined;
   if (
     !isFiniteNumber(storedAt) ||
+    !isFiniteNumber(fetchedAt) ||
     !isFiniteNumber(initialAge) ||
     !isFiniteNumber(staleAt) ||
     !isFiniteNumber(deleteAt)
@@ -293,9 +280,11 @@ function toCacheEntry(
     return undefined;
   }
   if (!isVaryValues(vary) || !isStringArray(tags)) return undefined;
-  const entryFlags = toEntryFlags(flags);
-  if (!entryFlags) return undefined;
+  if (typeof fields.generatedETag !== 'boolean') return undefined;
+  const flags = toEntryFlags(fields.flags);
+  if (!flags) return undefined;
   return {
+    ...fields,
     kind: 'response',
     v: 1,
     key,
@@ -303,19 +292,23 @@ function toCacheEntry(
     headers,
     body,
     storedAt,
+    fetchedAt,
     initialAge,
     staleAt,
     deleteAt,
     vary,
     tags,
-    flags: entryFlags,
+    generatedETag: fields.generatedETag,
+    flags,
   };
 }
 
-function toVaryRecord(meta: Record<string, unknown>, key: string): VaryRecord | undefined {
-  const { fields, deleteAt } = meta;
-  if (!isStringArray(fields) || !isFiniteNumber(deleteAt)) return undefined;
-  return { kind: 'vary', v: 1, key, fields, deleteAt };
+function toVaryRecord(fields: Record<string, unknown>, key: string): VaryRecord | undefined {
+  const { fields: varyFields, epoch, deleteAt } = fields;
+  if (!isStringArray(varyFields) || typeof epoch !== 'string' || !isFiniteNumber(deleteAt)) {
+    return undefined;
+  }
+  return { ...fields, kind: 'vary', v: 1, key, fields: varyFields, epoch, deleteAt };
 }
 
 function toEntryFlags(value: unknown): EntryFlags | undefined {

@@ -20,11 +20,13 @@ export function makeEntry(
     headers,
     body: new TextEncoder().encode(`{"key":${JSON.stringify(key)}}`),
     storedAt: now,
+    fetchedAt: now - 5,
     initialAge: 0,
     staleAt: now + 60_000,
     deleteAt: now + 120_000,
     vary: {},
     tags: [],
+    generatedETag: false,
     flags: { mustRevalidate: false, noCache: false, staleWhileRevalidate: 0, staleIfError: 0 },
     ...overrides,
   };
@@ -34,8 +36,9 @@ export function makeVaryRecord(
   key: string,
   fields: readonly string[] = ['accept-encoding'],
   deleteAt = 1_700_000_120_000,
+  epoch = 'e1',
 ): VaryRecord {
-  return { kind: 'vary', v: 1, key, fields: [...fields].sort(), deleteAt };
+  return { kind: 'vary', v: 1, key, fields: [...fields].sort(), epoch, deleteAt };
 }
 
 /** Bytes that do not compress: a deterministic xorshift stream. */

@@ -261,6 +261,27 @@ export function runStoreConformance(
       expectSameRecord(got, match!);
     });
 
+    it('scans keys by glob when it supports scan', async () => {
+      if (!store.scan) {
+        expect(typeof store.scan).toBe('undefined');
+        return;
+      }
+      const keys = ['scan:a:1', 'scan:a:2', 'scan:b:1', 'scan:[x]', 'scan:*', 'other:a:1'];
+      for (const key of keys) await store.set(key, entry(key), 60_000);
+      const collect = async (match: string, batchSize?: number) => {
+        const found = new Set<string>();
+        for await (const key of store.scan!(match, batchSize)) found.add(key);
+        return [...found].sort();
+      };
+      expect(await collect('scan:a:*')).toEqual(['scan:a:1', 'scan:a:2']);
+      expect(await collect('scan:?:1')).toEqual(['scan:a:1', 'scan:b:1']);
+      // Only `*`, `?` and `\\` are special: brackets match themselves.
+      expect(await collect('scan:[x]*')).toEqual(['scan:[x]']);
+      expect(await collect('scan:\\*')).toEqual(['scan:*']);
+      expect(await collect('*', 2)).toEqual([...keys].sort());
+      expect(await collect('nothing:*')).toEqual([]);
+    });
+
     it('reads a corrupt value as undefined', async () => {
       if (!subject.writeRaw) {
         // A store that keeps objects, not bytes, cannot hold a corrupt value.
