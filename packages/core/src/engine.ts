@@ -1,6 +1,7 @@
 import fresh from 'fresh';
 import { formatCacheStatus, type CacheStatusParts, type ForwardReason } from './cache-status.ts';
 import { systemClock } from './clock.ts';
+import { DEFAULTS } from './defaults.ts';
 import { invalidOption } from './errors.ts';
 import { digest, generateETag } from './hash.ts';
 import { firstHeader, requestHeader, withoutHopByHop } from './headers.ts';
@@ -115,23 +116,6 @@ export interface HttpCacheOptions {
   /** Remove the tag fields from what clients see. Default true. */
   readonly stripTagHeaders?: boolean;
 }
-
-const DEFAULT_SENSITIVE_QUERY = [
-  'token',
-  'access_token',
-  'id_token',
-  'refresh_token',
-  'api_key',
-  'apikey',
-  'key',
-  'password',
-  'secret',
-  'signature',
-  'sig',
-  'auth',
-  'session',
-  'code',
-];
 
 const CLIENT_VALIDATORS = [
   'if-none-match',
@@ -259,12 +243,12 @@ export class HttpCache {
     this.#options = options;
     this.clock = options.clock ?? systemClock;
     this.store = options.store ?? createMemoryStore({ clock: this.clock });
-    const namespace = options.namespace ?? 'default';
+    const namespace = options.namespace ?? DEFAULTS.namespace;
     if (typeof namespace !== 'string' || !/^[\w.-]{1,64}$/.test(namespace)) {
       throw invalidOption('namespace', namespace, '1 to 64 letters, digits, ".", "_" or "-"');
     }
     if (options.ttl !== undefined) positiveNumber('ttl', options.ttl, 0, true);
-    const cacheStatusName = options.cacheStatusName ?? 'gatecache';
+    const cacheStatusName = options.cacheStatusName ?? DEFAULTS.cacheStatusName;
     if (typeof cacheStatusName !== 'string' || !/^[a-zA-Z][\w.-]*$/.test(cacheStatusName)) {
       throw invalidOption('cacheStatusName', cacheStatusName, 'a token such as "gatecache"');
     }
@@ -275,34 +259,37 @@ export class HttpCache {
     }
     this.#settings = {
       namespace,
-      includeHost: options.keyHost ?? true,
-      queryIgnore: stringList('queryIgnore', options.queryIgnore, []),
-      sensitiveQuery: stringList('sensitiveQuery', options.sensitiveQuery, DEFAULT_SENSITIVE_QUERY),
-      targetedFields: stringList('targetedFields', options.targetedFields, [
-        'gatecache-cache-control',
-        'cdn-cache-control',
-      ]),
-      heuristicFraction: positiveNumber('heuristicFraction', options.heuristicFraction, 0.1, true),
+      includeHost: options.keyHost ?? DEFAULTS.keyHost,
+      queryIgnore: stringList('queryIgnore', options.queryIgnore, DEFAULTS.queryIgnore),
+      sensitiveQuery: stringList('sensitiveQuery', options.sensitiveQuery, DEFAULTS.sensitiveQuery),
+      targetedFields: stringList('targetedFields', options.targetedFields, DEFAULTS.targetedFields),
+      heuristicFraction: positiveNumber(
+        'heuristicFraction',
+        options.heuristicFraction,
+        DEFAULTS.heuristicFraction,
+        true,
+      ),
       heuristicMaxSeconds: positiveNumber(
         'heuristicMaxSeconds',
         options.heuristicMaxSeconds,
-        86_400,
+        DEFAULTS.heuristicMaxSeconds,
         true,
       ),
       revalidationWindow: positiveNumber(
         'revalidationWindow',
         options.revalidationWindow,
-        300,
+        DEFAULTS.revalidationWindow,
         true,
       ),
-      maxBodyBytes: positiveNumber('maxBodyBytes', options.maxBodyBytes, 5 * 1024 * 1024),
-      generateEtag: options.etag ?? true,
-      ignoreRequestCacheControl: options.ignoreRequestCacheControl ?? false,
+      maxBodyBytes: positiveNumber('maxBodyBytes', options.maxBodyBytes, DEFAULTS.maxBodyBytes),
+      generateEtag: options.etag ?? DEFAULTS.etag,
+      ignoreRequestCacheControl:
+        options.ignoreRequestCacheControl ?? DEFAULTS.ignoreRequestCacheControl,
       cacheStatusName,
-      coalesce: options.coalesce ?? true,
-      leaseWaitMs: positiveNumber('leaseWaitMs', options.leaseWaitMs, 5000),
-      tagHeaders: stringList('tagHeaders', options.tagHeaders, ['cache-tag', 'surrogate-key']),
-      stripTagHeaders: options.stripTagHeaders ?? true,
+      coalesce: options.coalesce ?? DEFAULTS.coalesce,
+      leaseWaitMs: positiveNumber('leaseWaitMs', options.leaseWaitMs, DEFAULTS.leaseWaitMs),
+      tagHeaders: stringList('tagHeaders', options.tagHeaders, DEFAULTS.tagHeaders),
+      stripTagHeaders: options.stripTagHeaders ?? DEFAULTS.stripTagHeaders,
     };
     if (typeof this.#settings.generateEtag !== 'boolean')
       throw invalidOption('etag', options.etag, 'true or false');

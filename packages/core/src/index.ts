@@ -1,3 +1,4 @@
+export { DEFAULTS } from './defaults.ts';
 export { HttpCache, createHttpCache } from './engine.ts';
 export type { CacheEvent, HttpCacheOptions } from './engine.ts';
 export {

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { invalidOption } from './errors.ts';
 import type { CacheStore, Clock, StoredRecord } from './types.ts';
 import { systemClock } from './clock.ts';
+import { DEFAULTS } from './defaults.ts';
 
 export interface MemoryStoreOptions {
   /** Upper bound on the bytes held (bodies, header fields and a fixed overhead per entry). Default 64 MiB. */
@@ -36,8 +37,8 @@ export function sizeOfRecord(key: string, record: StoredRecord): number {
  * its own TTL (which covers its stale windows).
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
-  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-  const maxEntries = options.maxEntries ?? 10_000;
+  const maxBytes = options.maxBytes ?? DEFAULTS.memory.maxBytes;
+  const maxEntries = options.maxEntries ?? DEFAULTS.memory.maxEntries;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1024) {
     throw invalidOption('maxBytes', options.maxBytes, 'an integer of at least 1024');
   }

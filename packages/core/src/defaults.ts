@@ -1,0 +1,37 @@
+/** Every default of the engine, in one place (a test pins them). */
+export const DEFAULTS = Object.freeze({
+  namespace: 'default',
+  keyHost: true,
+  queryIgnore: Object.freeze([] as string[]),
+  /** Query parameters whose values are hashed in keys, as they may be credentials. */
+  sensitiveQuery: Object.freeze([
+    'token',
+    'access_token',
+    'id_token',
+    'refresh_token',
+    'api_key',
+    'apikey',
+    'key',
+    'password',
+    'secret',
+    'signature',
+    'sig',
+    'auth',
+    'session',
+    'code',
+  ]),
+  /** RFC 9213 targeted fields, obeyed ahead of Cache-Control in this order. */
+  targetedFields: Object.freeze(['gatecache-cache-control', 'cdn-cache-control']),
+  heuristicFraction: 0.1,
+  heuristicMaxSeconds: 86_400,
+  revalidationWindow: 300,
+  maxBodyBytes: 5 * 1024 * 1024,
+  etag: true,
+  ignoreRequestCacheControl: false,
+  cacheStatusName: 'gatecache',
+  coalesce: true,
+  leaseWaitMs: 5000,
+  tagHeaders: Object.freeze(['cache-tag', 'surrogate-key']),
+  stripTagHeaders: true,
+  memory: Object.freeze({ maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 }),
+});
