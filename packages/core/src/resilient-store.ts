@@ -1,0 +1,324 @@
+import { systemClock } from './clock.ts';
+import { GatecacheError, invalidOption } from './errors.ts';
+import type { CacheStore, Clock, MaybePromise, StoreHints, StoredRecord } from './types.ts';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+export type StoreOperation = 'get' | 'set' | 'delete' | 'clear' | 'scan';
+
+export interface BreakerOptions {
+  /** Failures (errors or timeouts) within `windowMs` that open the breaker. Default 5. */
+  readonly failureThreshold?: number;
+  /** Sliding window in which failures are counted. Default 10,000 ms. */
+  readonly windowMs?: number;
+  /** How long the breaker stays open before one probe call is let through. Default 5,000 ms. */
+  readonly cooldownMs?: number;
+}
+
+export interface ResilienceOptions {
+  /** Longest a call may take before it counts as a failure and reads as a miss. Default 50 ms. */
+  readonly timeoutMs?: number;
+  /** Circuit breaker settings, or `false` for timeouts only. */
+  readonly breaker?: BreakerOptions | false;
+  /** Time source for the breaker's window and cooldown. */
+  readonly clock?: Clock;
+  /** Every swallowed failure: `ERR_STORE_TIMEOUT` or `ERR_STORE` with the original as `cause`. */
+  readonly onError?: (error: GatecacheError, operation: StoreOperation) => void;
+  readonly onStateChange?: (state: BreakerState, previous: BreakerState) => void;
+}
+
+export interface ResilienceStats {
+  /** Calls that reached the wrapped store. */
+  readonly calls: number;
+  /** Calls that threw or rejected. */
+  readonly errors: number;
+  /** Calls that did not settle within `timeoutMs`. */
+  readonly timeouts: number;
+  /** Calls answered without touching the store because the breaker was open. */
+  readonly shortCircuits: number;
+  /** Times the breaker opened. */
+  readonly opened: number;
+}
+
+const DEFAULTS = { timeoutMs: 50, failureThreshold: 5, windowMs: 10_000, cooldownMs: 5_000 };
+
+/**
+ * Wraps a store so that it can never fail or stall a request (DESIGN.md: the cache never fails a
+ * request). Each call is bounded by `timeoutMs`; an error or a timeout reads as a miss on `get`
+ * and is swallowed on writes. After `failureThreshold` failures within `windowMs` the breaker
+ * opens and calls skip the store; after `cooldownMs` one probe call goes through, and its
+ * success closes the breaker again.
+ */
+export function withResilience<S extends CacheStore>(
+  store: S,
+  options: ResilienceOptions = {},
+): ResilientStore<S> {
+  const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw invalidOption('timeoutMs', options.timeoutMs, 'a positive number of milliseconds');
+  }
+  let breaker: Required<BreakerOptions> | undefined;
+  if (options.breaker !== false) {
+    const given = options.breaker ?? {};
+    breaker = {
+      failureThreshold: given.failureThreshold ?? DEFAULTS.failureThreshold,
+      windowMs: given.windowMs ?? DEFAULTS.windowMs,
+      cooldownMs: given.cooldownMs ?? DEFAULTS.cooldownMs,
+    };
+    if (!Number.isSafeInteger(breaker.failureThreshold) || breaker.failureThreshold < 1) {
+      throw invalidOption('breaker.failureThreshold', given.failureThreshold, 'a positive integer');
+    }
+    if (!Number.isFinite(breaker.windowMs) || breaker.windowMs <= 0) {
+      throw invalidOption('breaker.windowMs', given.windowMs, 'a positive number of milliseconds');
+    }
+    if (!Number.isFinite(breaker.cooldownMs) || breaker.cooldownMs < 0) {
+      throw invalidOption(
+        'breaker.cooldownMs',
+        given.cooldownMs,
+        'a non-negative number of milliseconds',
+      );
+    }
+  }
+  return new ResilientStore(store, timeoutMs, breaker, options);
+}
+
+export class ResilientStore<S extends CacheStore = CacheStore> implements CacheStore {
+  readonly name: string;
+  /** The wrapped store, for what only it offers (its client, its size). */
+  readonly inner: S;
+  readonly scan?: (match: string, batchSize?: number) => AsyncIterable<string>;
+  readonly #timeoutMs: number;
+  readonly #breaker: Required<BreakerOptions> | undefined;
+  readonly #clock: Clock;
+  readonly #onError: ResilienceOptions['onError'];
+  readonly #onStateChange: ResilienceOptions['onStateChange'];
+  #state: BreakerState = 'closed';
+  #failures: number[] = [];
+  #openedAt = 0;
+  #stats = { calls: 0, errors: 0, timeouts: 0, shortCircuits: 0, opened: 0 };
+
+  constructor(
+    inner: S,
+    timeoutMs: number,
+    breaker: Required<BreakerOptions> | undefined,
+    options: ResilienceOptions,
+  ) {
+    this.inner = inner;
+    this.name = inner.name;
+    this.#timeoutMs = timeoutMs;
+    this.#breaker = breaker;
+    this.#clock = options.clock ?? systemClock;
+    this.#onError = options.onError;
+    this.#onStateChange = options.onStateChange;
+    if (typeof inner.scan === 'function') {
+      const scan = inner.scan.bind(inner);
+      this.scan = (match, batchSize) => this.#scan(scan, match, batchSize);
+    }
+  }
+
+  get state(): BreakerState {
+    // An open breaker whose cooldown has passed will let the next call probe.
+    return this.#state;
+  }
+
+  get stats(): ResilienceStats {
+    return { ...this.#stats };
+  }
+
+  get(key: string, hints?: StoreHints): MaybePromise<StoredRecord | undefined> {
+    return this.#call('get', () => this.inner.get(key, hints), undefined);
+  }
+
+  set(key: string, record: StoredRecord, ttlMs: number, hints?: StoreHints): MaybePromise<void> {
+    return this.#call('set', () => this.inner.set(key, record, ttlMs, hints), undefined);
+  }
+
+  delete(key: string): MaybePromise<void> {
+    return this.#call('delete', () => this.inner.delete(key), undefined);
+  }
+
+  clear(): MaybePromise<void> {
+    return this.#call('clear', () => this.inner.clear(), undefined);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.inner.close?.();
+    } catch (error) {
+      this.#report(
+        new GatecacheError('ERR_STORE', `store "${this.name}" failed to close`, { cause: error }),
+        'clear',
+      );
+    }
+  }
+
+  #call<T>(operation: StoreOperation, run: () => MaybePromise<T>, fallback: T): MaybePromise<T> {
+    if (!this.#admit()) {
+      this.#stats.shortCircuits++;
+      return fallback;
+    }
+    this.#stats.calls++;
+    let result: MaybePromise<T>;
+    try {
+      result = run();
+    } catch (error) {
+      this.#fail(operation, error, false);
+      return fallback;
+    }
+    // A synchronous store (memory) answers without a timer or a promise.
+    if (!isPromiseLike(result)) {
+      this.#succeed();
+      return result;
+    }
+    return this.#bounded(operation, result, fallback);
+  }
+
+  #bounded<T>(operation: StoreOperation, pending: PromiseLike<T>, fallback: T): Promise<T> {
+    return new Promise<T>((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        this.#fail(operation, undefined, true);
+        resolve(fallback);
+      }, this.#timeoutMs);
+      timer.unref?.();
+      pending.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          this.#succeed();
+          resolve(value);
+        },
+        (error: unknown) => {
+          // A rejection after the timeout was already counted as that timeout.
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          this.#fail(operation, error, false);
+          resolve(fallback);
+        },
+      );
+    });
+  }
+
+  async *#scan(
+    scan: (match: string, batchSize?: number) => AsyncIterable<string>,
+    match: string,
+    batchSize: number | undefined,
+  ): AsyncGenerator<string> {
+    let iterator: AsyncIterator<string>;
+    try {
+      iterator = scan(match, batchSize)[Symbol.asyncIterator]();
+    } catch (error) {
+      this.#fail('scan', error, false);
+      return;
+    }
+    const done = Symbol('done');
+    try {
+      for (;;) {
+        // Each step is bounded like any other call; a failure ends the scan early.
+        const next = await this.#call<string | typeof done>(
+          'scan',
+          async () => {
+            const step = await iterator.next();
+            return step.done ? done : step.value;
+          },
+          done,
+        );
+        if (next === done) return;
+        yield next;
+      }
+    } finally {
+      void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    }
+  }
+
+  #admit(): boolean {
+    if (!this.#breaker) return true;
+    switch (this.#state) {
+      case 'closed':
+        return true;
+      case 'open':
+        if (this.#clock.now() - this.#openedAt < this.#breaker.cooldownMs) return false;
+        // The first call after the cooldown is the probe; others wait for its verdict.
+        this.#transition('half-open');
+        return true;
+      case 'half-open':
+        return false;
+    }
+  }
+
+  #succeed(): void {
+    if (this.#state === 'half-open') {
+      this.#failures = [];
+      this.#transition('closed');
+    }
+  }
+
+  #fail(operation: StoreOperation, cause: unknown, timedOut: boolean): void {
+    if (timedOut) this.#stats.timeouts++;
+    else this.#stats.errors++;
+    this.#report(
+      timedOut
+        ? new GatecacheError(
+            'ERR_STORE_TIMEOUT',
+            `store "${this.name}" did not answer ${operation} within ${this.#timeoutMs} ms; raise timeoutMs if the store is remote and slow`,
+          )
+        : new GatecacheError(
+            'ERR_STORE',
+            `store "${this.name}" failed on ${operation}: ${describe(cause)}`,
+            {
+              cause,
+            },
+          ),
+      operation,
+    );
+    const breaker = this.#breaker;
+    if (!breaker) return;
+    const now = this.#clock.now();
+    if (this.#state === 'half-open') {
+      this.#open(now);
+      return;
+    }
+    if (this.#state === 'open') return;
+    this.#failures.push(now);
+    const windowStart = now - breaker.windowMs;
+    while (this.#failures.length > 0 && this.#failures[0]! <= windowStart) this.#failures.shift();
+    if (this.#failures.length >= breaker.failureThreshold) this.#open(now);
+  }
+
+  #open(now: number): void {
+    this.#openedAt = now;
+    this.#failures = [];
+    this.#stats.opened++;
+    this.#transition('open');
+  }
+
+  #transition(next: BreakerState): void {
+    const previous = this.#state;
+    if (previous === next) return;
+    this.#state = next;
+    try {
+      this.#onStateChange?.(next, previous);
+    } catch {
+      // A listener's failure must not turn into a store failure.
+    }
+  }
+
+  #report(error: GatecacheError, operation: StoreOperation): void {
+    try {
+      this.#onError?.(error, operation);
+    } catch {
+      // Same as above: reporting never fails the request.
+    }
+  }
+}
+
+function isPromiseLike<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
