@@ -212,6 +212,7 @@ describe('withResilience', () => {
       clear: () => undefined,
       // eslint-disable-next-line require-yield
       async *scan() {
+        await Promise.resolve();
         throw new Error('scan failed');
       },
     });
