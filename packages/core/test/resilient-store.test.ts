@@ -202,7 +202,13 @@ describe('withResilience', () => {
     const found: string[] = [];
     for await (const key of store.scan!('a:*')) found.push(key);
     expect(found.sort()).toEqual(['a:1', 'a:2']);
-    const noScan = withResilience(createFaultyStore(memory));
+    const noScan = withResilience({
+      name: 'no-scan',
+      get: () => undefined,
+      set: () => undefined,
+      delete: () => undefined,
+      clear: () => undefined,
+    });
     expect(noScan.scan).toBeUndefined();
     const failing = withResilience({
       name: 'scan-fails',

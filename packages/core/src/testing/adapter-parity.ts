@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpCacheOptions } from '../engine.ts';
 import type { ManualClock } from './manual-clock.ts';
 import { createManualClock } from './manual-clock.ts';
+import { send } from './parity-client.ts';
 import type {
   ParityAdapter,
   ParityApp,
@@ -83,10 +84,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 const TEXT = ['content-type', 'text/plain; charset=utf-8'] as const;
 const CACHE_60 = ['cache-control', 'max-age=60'] as const;
 
-function text(
-  body: string,
-  ...headers: ReadonlyArray<readonly [string, string]>
-): ParityReply {
+function text(body: string, ...headers: ReadonlyArray<readonly [string, string]>): ParityReply {
   return { status: 200, headers: [TEXT, ...headers], body: { kind: 'text', text: body } };
 }
 
@@ -118,11 +116,14 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
       clock,
       calls,
       get: (path, headers = {}, method = 'GET') =>
-        fetch(server.url + path, { method, headers, redirect: 'manual' }),
+        send(server.url + path, { method, headers }),
     };
   }
 
-  const get = (path: string, handle: (request: ParityRequest) => ParityReply | Promise<ParityReply>): ParityRoute => ({
+  const get = (
+    path: string,
+    handle: (request: ParityRequest) => ParityReply | Promise<ParityReply>,
+  ): ParityRoute => ({
     method: 'GET',
     path,
     handle,
@@ -158,14 +159,20 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
           return text(`greeting in ${lang}`, CACHE_60, ['vary', 'Accept-Language']);
         }),
       ]);
-      expect(await (await t.get('/greet', { 'accept-language': 'en' })).text()).toBe('greeting in en');
-      expect(await (await t.get('/greet', { 'accept-language': 'fr' })).text()).toBe('greeting in fr');
+      expect(await (await t.get('/greet', { 'accept-language': 'en' })).text()).toBe(
+        'greeting in en',
+      );
+      expect(await (await t.get('/greet', { 'accept-language': 'fr' })).text()).toBe(
+        'greeting in fr',
+      );
       expect(t.calls.of('greet')).toBe(2);
       const en = await t.get('/greet', { 'accept-language': 'en' });
       expect(await en.text()).toBe('greeting in en');
       expect(en.headers.get('cache-status')).toMatch(/hit/);
       expect(en.headers.get('vary')).toBe('Accept-Language');
-      expect(await (await t.get('/greet', { 'accept-language': 'fr' })).text()).toBe('greeting in fr');
+      expect(await (await t.get('/greet', { 'accept-language': 'fr' })).text()).toBe(
+        'greeting in fr',
+      );
       expect(t.calls.of('greet')).toBe(2);
     });
 
@@ -207,7 +214,9 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
     });
 
     it('a generated ETag is the same on the miss and the hit, and answers a conditional request', async () => {
-      const t = await start((calls) => [get('/plain', () => text(`plain ${calls.bump('plain')}`, CACHE_60))]);
+      const t = await start((calls) => [
+        get('/plain', () => text(`plain ${calls.bump('plain')}`, CACHE_60)),
+      ]);
       const first = await t.get('/plain');
       const tag = first.headers.get('etag');
       expect(tag).toMatch(/^"[0-9a-f]+-[\w+/]{27}"$/);
@@ -224,7 +233,10 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
         get('/cold', (req) => {
           calls.bump('cold');
           // The engine removes the client's validators on a fill, so the origin never sees them.
-          return text(`cold, inm=${req.headers['if-none-match'] ?? 'none'}`, CACHE_60, ['etag', '"c1"']);
+          return text(`cold, inm=${req.headers['if-none-match'] ?? 'none'}`, CACHE_60, [
+            'etag',
+            '"c1"',
+          ]);
         }),
       ]);
       const first = await t.get('/cold', { 'if-none-match': '"c1"' });
@@ -255,15 +267,23 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
 
     it('no-store, private, Authorization and Set-Cookie responses are not shared', async () => {
       const t = await start((calls) => [
-        get('/nostore', () => text(`nostore ${calls.bump('nostore')}`, ['cache-control', 'no-store'])),
+        get('/nostore', () =>
+          text(`nostore ${calls.bump('nostore')}`, ['cache-control', 'no-store']),
+        ),
         get('/private', () =>
           text(`private ${calls.bump('private')}`, ['cache-control', 'private, max-age=60']),
         ),
         get('/auth', (req) =>
-          text(`for ${req.headers['authorization'] ?? 'anonymous'} ${calls.bump('auth')}`, CACHE_60),
+          text(
+            `for ${req.headers['authorization'] ?? 'anonymous'} ${calls.bump('auth')}`,
+            CACHE_60,
+          ),
         ),
         get('/cookie', () =>
-          text(`cookie ${calls.bump('cookie')}`, CACHE_60, ['set-cookie', `sid=s${calls.of('cookie')}; HttpOnly`]),
+          text(`cookie ${calls.bump('cookie')}`, CACHE_60, [
+            'set-cookie',
+            `sid=s${calls.of('cookie')}; HttpOnly`,
+          ]),
         ),
       ]);
       for (const path of ['/nostore', '/private']) {
@@ -290,7 +310,9 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
 
     it('HEAD is answered from the GET entry, with the length and no body', async () => {
       const body = 'a body for HEAD';
-      const t = await start((calls) => [get('/head', () => (calls.bump('head'), text(body, CACHE_60)))]);
+      const t = await start((calls) => [
+        get('/head', () => (calls.bump('head'), text(body, CACHE_60))),
+      ]);
       const full = await t.get('/head');
       const tag = full.headers.get('etag');
       expect(await full.text()).toBe(body);
@@ -305,7 +327,9 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
 
     it('a HEAD miss stores no body and tags nothing the GET would not', async () => {
       const body = 'a body behind HEAD';
-      const t = await start((calls) => [get('/head-first', () => (calls.bump('h'), text(body, CACHE_60)))]);
+      const t = await start((calls) => [
+        get('/head-first', () => (calls.bump('h'), text(body, CACHE_60))),
+      ]);
       const head = await t.get('/head-first', {}, 'HEAD');
       expect(head.status).toBe(200);
       expect((await bytesOf(head)).byteLength).toBe(0);
@@ -322,7 +346,10 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
         {
           method: 'POST',
           path: '/items',
-          handle: () => (calls.bump('post-items'), { status: 201, headers: [TEXT], body: { kind: 'text', text: 'created' } }),
+          handle: () => (
+            calls.bump('post-items'),
+            { status: 201, headers: [TEXT], body: { kind: 'text', text: 'created' } }
+          ),
         },
       ]);
       expect(await (await t.get('/items')).text()).toBe('items v1');
@@ -385,10 +412,17 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
     });
 
     it('a thrown handler error and a 5xx are not cached', async () => {
-      const t = await start((calls) => [
-        get('/throws', () => (calls.bump('throws'), { throws: new Error('handler failed') })),
-        get('/fails', () => ({ status: 500, headers: [TEXT], body: { kind: 'text', text: `failed ${calls.bump('fails')}` } })),
-      ], { options: { ttl: 60 } });
+      const t = await start(
+        (calls) => [
+          get('/throws', () => (calls.bump('throws'), { throws: new Error('handler failed') })),
+          get('/fails', () => ({
+            status: 500,
+            headers: [TEXT],
+            body: { kind: 'text', text: `failed ${calls.bump('fails')}` },
+          })),
+        ],
+        { options: { ttl: 60 } },
+      );
       for (let i = 1; i <= 2; i++) {
         const thrown = await t.get('/throws');
         expect(thrown.status).toBe(500);
@@ -423,23 +457,38 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
       const pieces = [big.subarray(0, 1500), big.subarray(1500, 3000), big.subarray(3000)];
       const t = await start(
         (calls) => [
-          get('/big', () => (calls.bump('big'), {
-            status: 200,
-            headers: [['content-type', 'application/octet-stream'], CACHE_60],
-            body: { kind: 'bytes', bytes: big },
-          })),
-          get('/big-stream', () => (calls.bump('big-stream'), {
-            status: 200,
-            headers: [['content-type', 'application/octet-stream'], CACHE_60],
-            body: { kind: 'stream', chunks: pieces, gapMs: 5 },
-          })),
+          get(
+            '/big',
+            () => (
+              calls.bump('big'),
+              {
+                status: 200,
+                headers: [['content-type', 'application/octet-stream'], CACHE_60],
+                body: { kind: 'bytes', bytes: big },
+              }
+            ),
+          ),
+          get(
+            '/big-stream',
+            () => (
+              calls.bump('big-stream'),
+              {
+                status: 200,
+                headers: [['content-type', 'application/octet-stream'], CACHE_60],
+                body: { kind: 'stream', chunks: pieces, gapMs: 5 },
+              }
+            ),
+          ),
         ],
         { options: { maxBodyBytes: 1024 } },
       );
       for (const path of ['/big', '/big-stream']) {
         for (let i = 0; i < 2; i++) {
           const res = await t.get(path);
-          expect(res.headers.get('cache-status')).not.toMatch(/stored|hit/);
+          const status = res.headers.get('cache-status');
+          expect(status, path).not.toMatch(/hit/);
+          // A buffered body's size is known before the head goes out; a stream's is not.
+          if (path === '/big') expect(status, path).not.toMatch(/stored/);
           expect(await bytesOf(res)).toEqual(big);
           await sleep(10);
         }
@@ -452,11 +501,17 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
       const bytes = new Uint8Array(256 * 4);
       for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 8)) & 0xff;
       const t = await start((calls) => [
-        get('/bin', () => (calls.bump('bin'), {
-          status: 200,
-          headers: [['content-type', 'application/octet-stream'], CACHE_60],
-          body: { kind: 'bytes', bytes },
-        })),
+        get(
+          '/bin',
+          () => (
+            calls.bump('bin'),
+            {
+              status: 200,
+              headers: [['content-type', 'application/octet-stream'], CACHE_60],
+              body: { kind: 'bytes', bytes },
+            }
+          ),
+        ),
       ]);
       expect(await bytesOf(await t.get('/bin'))).toEqual(bytes);
       const hit = await t.get('/bin');
@@ -482,7 +537,13 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
     it('a JSON body is stored with its content type', async () => {
       const value = { id: 7, tags: ['a', 'ü'], nested: { ok: true } };
       const t = await start((calls) => [
-        get('/json', () => (calls.bump('json'), { status: 200, headers: [CACHE_60], body: { kind: 'json', value } })),
+        get(
+          '/json',
+          () => (
+            calls.bump('json'),
+            { status: 200, headers: [CACHE_60], body: { kind: 'json', value } }
+          ),
+        ),
       ]);
       for (let i = 0; i < 2; i++) {
         const res = await t.get('/json');
@@ -494,7 +555,13 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
 
     it('repeated response fields are kept apart on the hit', async () => {
       const t = await start((calls) => [
-        get('/links', () => (calls.bump('links'), text('links', CACHE_60, ['link', '</a>; rel=preload'], ['link', '</b>; rel=preload']))),
+        get(
+          '/links',
+          () => (
+            calls.bump('links'),
+            text('links', CACHE_60, ['link', '</a>; rel=preload'], ['link', '</b>; rel=preload'])
+          ),
+        ),
       ]);
       for (let i = 0; i < 2; i++) {
         const res = await t.get('/links');
@@ -542,7 +609,9 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
       const variants = ['/Items', '/ITEMS', '/items/', '/%69tems', '/Items/'];
 
       it('the framework routes odd paths as documented, and the cache follows it', async () => {
-        const t = await start((calls) => [get('/items', () => text(`items ${calls.bump('items')}`, CACHE_60))]);
+        const t = await start((calls) => [
+          get('/items', () => text(`items ${calls.bump('items')}`, CACHE_60)),
+        ]);
         const expected = (path: string): number => {
           const r = adapter.routing;
           const folded = path.replace('%69', 'i');
@@ -598,6 +667,7 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
 
       it('one sub-router mounted at two prefixes keeps two entries', async () => {
         const t = await start(() => [], {
+          mount: 'route',
           subRouter: {
             prefixes: ['/v1', '/v2'],
             routes: [get('/item', (req) => text(`item at ${req.url}`, CACHE_60))],

@@ -50,6 +50,15 @@ export function createFaultyStore(inner: CacheStore, name = `faulty(${inner.name
       return apply(store.fault, hung, () => inner.clear(), undefined);
     },
   };
+  if (typeof inner.scan === 'function') {
+    const scan = inner.scan.bind(inner);
+    (store as { scan?: CacheStore['scan'] }).scan = (match, batchSize) => {
+      if (store.fault.type === 'throw' || store.fault.type === 'reject') {
+        throw new Error('injected store failure');
+      }
+      return scan(match, batchSize);
+    };
+  }
   return store;
 }
 

@@ -5,4 +5,14 @@ export type { ManualClock } from './manual-clock.ts';
 export { makeEntry, makeVaryRecord, incompressibleBytes } from './records.ts';
 export { createFaultyStore } from './faulty-store.ts';
 export type { Fault, FaultyStore } from './faulty-store.ts';
-export { runAdapterParity, type ParityAdapter, type ParityApp, type ParityBody, type ParityReply, type ParityRequest, type ParityRoute, type ParityRouting, type ParityServer } from './adapter-parity.ts';
+export {
+  runAdapterParity,
+  type ParityAdapter,
+  type ParityApp,
+  type ParityBody,
+  type ParityReply,
+  type ParityRequest,
+  type ParityRoute,
+  type ParityRouting,
+  type ParityServer,
+} from './adapter-parity.ts';
