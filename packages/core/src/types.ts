@@ -127,7 +127,21 @@ export interface StoreHints {
 /** A message that tells every instance to drop what it holds locally. */
 export type InvalidationMessage =
   | { readonly type: 'keys'; readonly keys: readonly string[] }
-  | { readonly type: 'tags'; readonly tags: readonly string[] }
+  | {
+      readonly type: 'tags';
+      readonly tags: readonly string[];
+      /**
+       * When the purge happened (epoch ms). Entries whose fetch began before it are purged at read
+       * time (tag epochs); receivers without it use their own clock.
+       */
+      readonly at?: number;
+      /** Soft purge: entries become stale (still usable for stale-if-error) instead of unreachable. */
+      readonly soft?: boolean;
+      /** Tag globs (`products:*`) purged at the same epoch. */
+      readonly tagPatterns?: readonly string[];
+      /** A namespace version bump: every entry fetched before `at`. */
+      readonly everything?: boolean;
+    }
   | { readonly type: 'all' };
 
 /** Carries invalidations between instances (Redis pub/sub, for example). */
