@@ -1,0 +1,94 @@
+/** Load generation with autocannon's programmatic API, in this (client-core) process. */
+import { request } from 'node:http';
+import autocannon from 'autocannon';
+import { PRODUCTS_PATH } from './body.ts';
+
+export interface LoadOptions {
+  readonly port: number;
+  readonly seconds?: number;
+  /** A fixed number of requests instead of a duration. */
+  readonly amount?: number;
+  readonly connections: number;
+  /** Every request to its own URL (`?n=1`, `?n=2`, …): a cache cannot hit, so each one is a miss. */
+  readonly distinctUrls?: boolean;
+  /** Prefix that keeps one run's distinct URLs apart from another's. */
+  readonly urlPrefix?: string;
+}
+
+export interface LoadResult {
+  readonly requestsPerSecond: number;
+  readonly latencyMeanMs: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  readonly ok: number;
+  /** Non-2xx responses, connection errors and timeouts. */
+  readonly failures: number;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  let counter = 0;
+  const prefix = options.urlPrefix ?? 'n';
+  const result = await autocannon({
+    url: `http://127.0.0.1:${options.port}${PRODUCTS_PATH}`,
+    connections: options.connections,
+    pipelining: 1,
+    ...(options.amount === undefined
+      ? { duration: options.seconds ?? 5 }
+      : { amount: options.amount }),
+    timeout: 10,
+    ...(options.distinctUrls === true
+      ? {
+          requests: [
+            {
+              setupRequest: (req: autocannon.Request) => {
+                counter += 1;
+                return { ...req, path: `${PRODUCTS_PATH}?${prefix}=${counter}` };
+              },
+            },
+          ],
+        }
+      : {}),
+  });
+  return {
+    requestsPerSecond: result['2xx'] / result.duration,
+    latencyMeanMs: result.latency.average,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+    ok: result['2xx'],
+    failures: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+export interface SimpleResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** One GET on a fresh connection (no pooled sockets left behind), bounded by a timeout. */
+export function httpGet(
+  port: number,
+  path: string = PRODUCTS_PATH,
+  timeoutMs = 10_000,
+): Promise<SimpleResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'GET', agent: false, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}

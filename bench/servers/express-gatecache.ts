@@ -1,0 +1,29 @@
+/** Express 5 behind @gatecache/express; the variant picks the store (see gatecache-options.ts). */
+import express from 'express';
+import {
+  announce,
+  BODY,
+  CONTENT_TYPE,
+  DISTINCT_BODIES,
+  HOST,
+  ORIGIN_CACHE_CONTROL,
+  originWork,
+  PRODUCTS_PATH,
+  productsBody,
+  variantArg,
+} from './common.ts';
+import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache-options.ts';
+
+const variant = variantArg(GATECACHE_VARIANTS);
+const httpCache = await loadHttpCache<express.RequestHandler>('@gatecache/express');
+const app = express();
+app.use(httpCache(await gatecacheOptions(variant)));
+app.get(PRODUCTS_PATH, async (req, res) => {
+  await originWork();
+  res
+    .set('cache-control', ORIGIN_CACHE_CONTROL)
+    .type(CONTENT_TYPE)
+    .send(DISTINCT_BODIES ? productsBody(req.originalUrl) : BODY);
+});
+
+const server = app.listen(0, HOST, () => announce(server));

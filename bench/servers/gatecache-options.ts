@@ -1,0 +1,53 @@
+/**
+ * The gatecache options of each bench variant, shared by the three adapter servers so that the
+ * frameworks are measured with the same cache configuration.
+ *
+ * - `l1`: defaults (the memory tier); the origin's `Cache-Control: public, max-age=60` makes it storable.
+ * - `l2`: a Redis store alone (no L1), so every hit is a Redis round trip.
+ * - `fill`: a memory store large enough for the memory mode's 100,000 entries.
+ * - `shared`: a Redis store, for several engines in separate processes sharing one Redis.
+ */
+import { importOptional } from '../lib/optional-import.ts';
+import { redisUrl, unavailable } from './common.ts';
+
+export const GATECACHE_VARIANTS = ['l1', 'l2', 'fill', 'shared'] as const;
+export type GatecacheVariant = (typeof GATECACHE_VARIANTS)[number];
+
+type Factory = (options: Record<string, unknown>) => unknown;
+
+export async function gatecacheOptions(
+  variant: GatecacheVariant,
+): Promise<Record<string, unknown>> {
+  const ttl = 60;
+  switch (variant) {
+    case 'l1':
+      return { ttl };
+    case 'fill': {
+      const core = await importOptional('@gatecache/core', ['createMemoryStore']);
+      if (!core.ok) unavailable(core.reason);
+      const createMemoryStore = core.module.createMemoryStore as Factory;
+      const store = createMemoryStore({
+        maxEntries: 200_000,
+        maxBytes: 2 ** 30,
+        maxEntryBytes: 1024 * 1024,
+      });
+      return { ttl, store };
+    }
+    case 'l2':
+    case 'shared': {
+      const redis = await importOptional('@gatecache/redis', ['createRedisStore']);
+      if (!redis.ok) unavailable(redis.reason);
+      const createRedisStore = redis.module.createRedisStore as Factory;
+      return { ttl, store: createRedisStore({ url: redisUrl() }) };
+    }
+  }
+}
+
+/** The adapter's `httpCache` factory, or the reason this server cannot run. */
+export async function loadHttpCache<M>(
+  specifier: string,
+): Promise<(options: Record<string, unknown>) => M> {
+  const adapter = await importOptional(specifier, ['httpCache']);
+  if (!adapter.ok) unavailable(adapter.reason);
+  return adapter.module.httpCache as (options: Record<string, unknown>) => M;
+}

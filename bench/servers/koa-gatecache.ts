@@ -1,0 +1,33 @@
+/** Koa 3 (+ @koa/router) behind @gatecache/koa; the variant picks the store (see gatecache-options.ts). */
+import { createServer } from 'node:http';
+import Router from '@koa/router';
+import Koa from 'koa';
+import {
+  announce,
+  BODY,
+  CONTENT_TYPE,
+  DISTINCT_BODIES,
+  HOST,
+  ORIGIN_CACHE_CONTROL,
+  originWork,
+  PRODUCTS_PATH,
+  productsBody,
+  variantArg,
+} from './common.ts';
+import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache-options.ts';
+
+const variant = variantArg(GATECACHE_VARIANTS);
+const httpCache = await loadHttpCache<Koa.Middleware>('@gatecache/koa');
+const app = new Koa();
+app.use(httpCache(await gatecacheOptions(variant)));
+const router = new Router();
+router.get(PRODUCTS_PATH, async (ctx) => {
+  await originWork();
+  ctx.set('cache-control', ORIGIN_CACHE_CONTROL);
+  ctx.type = CONTENT_TYPE;
+  ctx.body = DISTINCT_BODIES ? productsBody(ctx.url) : BODY;
+});
+app.use(router.routes());
+
+const server = createServer(app.callback());
+server.listen(0, HOST, () => announce(server));
