@@ -33,5 +33,6 @@ export const DEFAULTS = Object.freeze({
   leaseWaitMs: 5000,
   tagHeaders: Object.freeze(['cache-tag', 'surrogate-key']),
   stripTagHeaders: true,
+  refreshAhead: 0,
   memory: Object.freeze({ maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 }),
 });

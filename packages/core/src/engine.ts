@@ -1,6 +1,6 @@
 import fresh from 'fresh';
 import { formatCacheStatus, type CacheStatusParts, type ForwardReason } from './cache-status.ts';
-import { systemClock } from './clock.ts';
+import { monotonicNow, systemClock } from './clock.ts';
 import { DEFAULTS } from './defaults.ts';
 import { invalidOption } from './errors.ts';
 import { digest, generateETag } from './hash.ts';
@@ -35,6 +35,16 @@ import type {
   StoredRecord,
   VaryRecord,
 } from './types.ts';
+
+/**
+ * Runs a request through the app with no client attached (stale-while-revalidate, refresh-ahead,
+ * warming): Hono through `app.fetch`, Node apps through an injected request.
+ */
+export interface BackgroundRunner {
+  run: Origin;
+  /** Keeps the runtime alive until the task ends (Workers' `executionCtx.waitUntil`). */
+  waitUntil?: ((task: Promise<unknown>) => void) | undefined;
+}
 
 /** Something the engine did, for metrics and logs. Never carries user data or raw keys. */
 export type CacheEvent =
@@ -101,6 +111,15 @@ export interface HttpCacheOptions {
   readonly coalesce?: boolean;
   /** Cross-instance invalidation (Redis pub/sub, for example). */
   readonly bus?: InvalidationBus;
+  /**
+   * Refresh hot entries before they expire: when a hit finds less than this fraction of the
+   * entry's lifetime left, it refreshes it in the background with a probability that grows as
+   * expiry nears, so entries stored together do not all refresh together. 0 turns it off.
+   * Needs an adapter that can run background requests. Default 0.
+   */
+  readonly refreshAhead?: number;
+  /** Source of randomness for refresh-ahead (tests inject it). Default Math.random. */
+  readonly random?: () => number;
   /** Read-time purge checks (tags, versions, soft purges). */
   readonly validator?: EntryValidator;
   /** Cross-instance coalescing: one origin call per cold key across a fleet. */
@@ -152,6 +171,7 @@ interface Settings extends PolicySettings, KeySettings {
   readonly leaseWaitMs: number;
   readonly tagHeaders: readonly string[];
   readonly stripTagHeaders: boolean;
+  readonly refreshAhead: number;
 }
 
 /** Everything about one request the engine works out once. */
@@ -181,6 +201,8 @@ type Lookup =
 
 interface Flight {
   readonly done: Promise<void>;
+  /** A background refresh: nobody waits for its answer. */
+  readonly background: boolean;
   /** False when the leader's response could not be stored: waiters then fetch on their own. */
   storable: boolean;
 }
@@ -235,6 +257,7 @@ export class HttpCache {
   #sequence = 0;
   #clearedAt = 0;
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #random: () => number;
   #stats = { hits: 0, misses: 0, stores: 0, bypasses: 0 };
 
   constructor(options: HttpCacheOptions = {}) {
@@ -242,6 +265,7 @@ export class HttpCache {
       throw invalidOption('options', options, 'an object');
     this.#options = options;
     this.clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
     this.store = options.store ?? createMemoryStore({ clock: this.clock });
     const namespace = options.namespace ?? DEFAULTS.namespace;
     if (typeof namespace !== 'string' || !/^[\w.-]{1,64}$/.test(namespace)) {
@@ -290,6 +314,7 @@ export class HttpCache {
       leaseWaitMs: positiveNumber('leaseWaitMs', options.leaseWaitMs, DEFAULTS.leaseWaitMs),
       tagHeaders: stringList('tagHeaders', options.tagHeaders, DEFAULTS.tagHeaders),
       stripTagHeaders: options.stripTagHeaders ?? DEFAULTS.stripTagHeaders,
+      refreshAhead: fraction('refreshAhead', options.refreshAhead, DEFAULTS.refreshAhead),
     };
     if (typeof this.#settings.generateEtag !== 'boolean')
       throw invalidOption('etag', options.etag, 'true or false');
@@ -309,13 +334,14 @@ export class HttpCache {
     request: CacheRequest,
     origin: Origin,
     overrides?: CachePolicy,
+    background?: BackgroundRunner,
   ): Promise<HandleResult> {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') {
       // RFC 9111 §4.4: unsafe methods invalidate; other methods just pass through.
       const unsafe =
         method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
-      return this.#passThrough(request, origin, unsafe ? 'method' : 'method', undefined, unsafe);
+      return this.#passThrough(request, origin, 'method', undefined, unsafe);
     }
     let policy: CachePolicy;
     try {
@@ -345,20 +371,24 @@ export class HttpCache {
       const reuse = decideReuse(entry, directives, now);
       switch (reuse.type) {
         case 'fresh':
+          if (background !== undefined && this.#shouldRefreshAhead(entry, now)) {
+            this.#refreshInBackground(ctx, background, lookup);
+          }
           return this.#serve(ctx, entry, { hit: true }, false);
         case 'stale-accepted':
           return this.#serve(ctx, entry, { hit: true, detail: 'max-stale' }, false);
         case 'stale-while-revalidate':
-        // Without a way to run the origin in the background, revalidate in line.
-        // falls through
+          // RFC 5861 §3: serve the stale entry now and refresh it in the background. Without a
+          // way to run the origin in the background, revalidate in line.
+          if (background === undefined) {
+            if (directives.onlyIfCached) return this.#gatewayTimeout();
+            return this.#fetch(ctx, origin, 'stale', lookup);
+          }
+          this.#refreshInBackground(ctx, background, lookup);
+          return this.#serve(ctx, entry, { hit: true, detail: 'stale-while-revalidate' }, false);
         case 'revalidate':
           if (directives.onlyIfCached) return this.#gatewayTimeout();
-          return this.#fetch(
-            ctx,
-            origin,
-            reuse.type === 'revalidate' && reuse.reason === 'request' ? 'request' : 'stale',
-            lookup,
-          );
+          return this.#fetch(ctx, origin, reuse.reason === 'request' ? 'request' : 'stale', lookup);
         default:
           return reuse satisfies never;
       }
@@ -769,6 +799,53 @@ export class HttpCache {
     else await this.#safe('clear', () => store.clear());
   }
 
+  #shouldRefreshAhead(entry: CacheEntry, now: number): boolean {
+    const fraction = this.#settings.refreshAhead;
+    if (fraction <= 0) return false;
+    const lifetime = entry.staleAt - entry.storedAt;
+    const window = lifetime * fraction;
+    const remaining = entry.staleAt - now;
+    if (window <= 0 || remaining > window) return false;
+    // Probabilistic early refresh: certain at expiry, unlikely at the start of the window.
+    return this.#random() < 1 - remaining / window;
+  }
+
+  /** Revalidates an entry without a client, once per key at a time; errors are only reported. */
+  #refreshInBackground(ctx: RequestContext, background: BackgroundRunner, lookup: Lookup): void {
+    const flightKey = ctx.sharedKey;
+    if (this.#flights.has(flightKey)) return;
+    let resolve!: () => void;
+    const flight: Flight = {
+      done: new Promise<void>((r) => (resolve = r)),
+      storable: true,
+      background: true,
+    };
+    this.#flights.set(flightKey, flight);
+    const origin: Origin = (call) => background.run(call);
+    const task = this.#leaderFetch(ctx, origin, 'stale', lookup, flight)
+      .catch((error: unknown) => {
+        this.#emit({ type: 'store-error', operation: 'set', error });
+      })
+      .finally(() => {
+        this.#flights.delete(flightKey);
+        resolve();
+      });
+    this.#track(task);
+    background.waitUntil?.(task);
+  }
+
+  readonly #pending = new Set<Promise<unknown>>();
+
+  #track(task: Promise<unknown>): void {
+    this.#pending.add(task);
+    void task.finally(() => this.#pending.delete(task));
+  }
+
+  /** Waits for background refreshes to finish (graceful shutdown), at most `timeoutMs`. */
+  async drain(timeoutMs = 10_000): Promise<boolean> {
+    return settlesWithin(Promise.allSettled([...this.#pending]), timeoutMs);
+  }
+
   /**
    * Goes to the origin for a miss or a revalidation, once per key: concurrent requests for the
    * same key wait for the leader, then look up again.
@@ -785,7 +862,8 @@ export class HttpCache {
         const flight = this.#flights.get(flightKey);
         if (flight === undefined) break;
         this.#emit({ type: 'coalesced', policy: ctx.policy.name });
-        await flight.done;
+        // A leader that hangs must not hang its waiters: after leaseWaitMs they fetch themselves.
+        if (!(await settlesWithin(flight.done, this.#settings.leaseWaitMs))) break;
         if (!flight.storable) break;
         const again = await this.#lookup(ctx);
         if (
@@ -798,7 +876,11 @@ export class HttpCache {
       }
       if (!this.#flights.has(flightKey)) {
         let resolve!: () => void;
-        const flight: Flight = { done: new Promise<void>((r) => (resolve = r)), storable: true };
+        const flight: Flight = {
+          done: new Promise<void>((r) => (resolve = r)),
+          storable: true,
+          background: false,
+        };
         this.#flights.set(flightKey, flight);
         try {
           return await this.#leaderFetch(ctx, origin, reason, lookup, flight);
@@ -829,9 +911,10 @@ export class HttpCache {
     }
     if (release === undefined) {
       // Another instance is fetching this key: wait (bounded) for its entry to appear.
-      const deadline = this.clock.now() + this.#settings.leaseWaitMs;
+      if (flight.background) return { type: 'done' };
+      const deadline = monotonicNow() + this.#settings.leaseWaitMs;
       let delay = 5;
-      while (this.clock.now() < deadline) {
+      while (monotonicNow() < deadline) {
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 100);
         const again = await this.#lookup(ctx);
@@ -1198,6 +1281,31 @@ function mergePolicy(base: CachePolicy, over: CachePolicy): CachePolicy {
   const merged: Record<string, unknown> = { ...base };
   for (const [name, value] of Object.entries(over)) if (value !== undefined) merged[name] = value;
   return merged;
+}
+
+function fraction(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+    throw invalidOption(name, value, 'a fraction from 0 up to (not including) 1');
+  }
+  return value;
+}
+
+/** True when the promise settles within `ms`; never rejects. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
 }
 
 function isServerError(status: number): boolean {

@@ -1,6 +1,6 @@
 export { DEFAULTS } from './defaults.ts';
 export { HttpCache, createHttpCache } from './engine.ts';
-export type { CacheEvent, HttpCacheOptions } from './engine.ts';
+export type { BackgroundRunner, CacheEvent, HttpCacheOptions } from './engine.ts';
 export {
   createMemoryStore,
   MemoryStore,
@@ -11,7 +11,7 @@ export {
 export type { MemoryStoreOptions } from './memory-store.ts';
 export { GatecacheError, invalidOption } from './errors.ts';
 export type { GatecacheErrorCode } from './errors.ts';
-export { systemClock } from './clock.ts';
+export { monotonicNow, systemClock } from './clock.ts';
 export { formatCacheStatus } from './cache-status.ts';
 export type { CacheStatusParts, ForwardReason } from './cache-status.ts';
 export {
@@ -78,3 +78,13 @@ export type {
   StoredRecord,
   VaryRecord,
 } from './types.ts';
+export { withResilience, ResilientStore } from './resilient-store.ts';
+export type {
+  BreakerOptions,
+  BreakerState,
+  ResilienceOptions,
+  ResilienceStats,
+  StoreOperation,
+} from './resilient-store.ts';
+export { createTieredStore, TieredStore } from './tiered-store.ts';
+export type { TieredStoreOptions, TierOperation } from './tiered-store.ts';

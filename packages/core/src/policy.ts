@@ -394,7 +394,8 @@ export function decideReuse(
   ) {
     return { type: 'stale-accepted' };
   }
-  if (staleness <= entry.flags.staleWhileRevalidate) return { type: 'stale-while-revalidate' };
+  const swr = entry.flags.staleWhileRevalidate;
+  if (swr > 0 && staleness <= swr) return { type: 'stale-while-revalidate' };
   return { type: 'revalidate', reason: 'stale' };
 }
 
@@ -402,5 +403,5 @@ export function decideReuse(
 export function canServeStaleOnError(entry: CacheEntry, now: number): boolean {
   if (entry.flags.mustRevalidate || entry.flags.noCache) return false;
   const staleness = (now - entry.staleAt) / 1000;
-  return staleness <= entry.flags.staleIfError;
+  return entry.flags.staleIfError > 0 && staleness <= entry.flags.staleIfError;
 }

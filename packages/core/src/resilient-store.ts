@@ -17,6 +17,11 @@ export interface BreakerOptions {
 export interface ResilienceOptions {
   /** Longest a call may take before it counts as a failure and reads as a miss. Default 50 ms. */
   readonly timeoutMs?: number;
+  /**
+   * Per-operation limits over `timeoutMs`: a `clear` that walks a large keyspace, or a `scan`
+   * step, may rightly take longer than a `get`.
+   */
+  readonly operationTimeoutMs?: Partial<Record<StoreOperation, number>>;
   /** Circuit breaker settings, or `false` for timeouts only. */
   readonly breaker?: BreakerOptions | false;
   /** Time source for the breaker's window and cooldown. */
@@ -56,6 +61,30 @@ export function withResilience<S extends CacheStore>(
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw invalidOption('timeoutMs', options.timeoutMs, 'a positive number of milliseconds');
   }
+  const timeouts: Record<StoreOperation, number> = {
+    get: timeoutMs,
+    set: timeoutMs,
+    delete: timeoutMs,
+    clear: timeoutMs,
+    scan: timeoutMs,
+  };
+  for (const [operation, limit] of Object.entries(options.operationTimeoutMs ?? {})) {
+    if (!(operation in timeouts)) {
+      throw invalidOption(
+        'operationTimeoutMs',
+        operation,
+        'keyed by get, set, delete, clear or scan',
+      );
+    }
+    if (!Number.isFinite(limit) || limit <= 0) {
+      throw invalidOption(
+        `operationTimeoutMs.${operation}`,
+        limit,
+        'a positive number of milliseconds',
+      );
+    }
+    timeouts[operation as StoreOperation] = limit;
+  }
   let breaker: Required<BreakerOptions> | undefined;
   if (options.breaker !== false) {
     const given = options.breaker ?? {};
@@ -78,7 +107,7 @@ export function withResilience<S extends CacheStore>(
       );
     }
   }
-  return new ResilientStore(store, timeoutMs, breaker, options);
+  return new ResilientStore(store, timeouts, breaker, options);
 }
 
 export class ResilientStore<S extends CacheStore = CacheStore> implements CacheStore {
@@ -86,7 +115,7 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
   /** The wrapped store, for what only it offers (its client, its size). */
   readonly inner: S;
   readonly scan?: (match: string, batchSize?: number) => AsyncIterable<string>;
-  readonly #timeoutMs: number;
+  readonly #timeouts: Record<StoreOperation, number>;
   readonly #breaker: Required<BreakerOptions> | undefined;
   readonly #clock: Clock;
   readonly #onError: ResilienceOptions['onError'];
@@ -98,13 +127,13 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
 
   constructor(
     inner: S,
-    timeoutMs: number,
+    timeouts: Record<StoreOperation, number>,
     breaker: Required<BreakerOptions> | undefined,
     options: ResilienceOptions,
   ) {
     this.inner = inner;
     this.name = inner.name;
-    this.#timeoutMs = timeoutMs;
+    this.#timeouts = timeouts;
     this.#breaker = breaker;
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError;
@@ -180,7 +209,7 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
         settled = true;
         this.#fail(operation, undefined, true);
         resolve(fallback);
-      }, this.#timeoutMs);
+      }, this.#timeouts[operation]);
       timer.unref?.();
       pending.then(
         (value) => {
@@ -263,7 +292,7 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
       timedOut
         ? new GatecacheError(
             'ERR_STORE_TIMEOUT',
-            `store "${this.name}" did not answer ${operation} within ${this.#timeoutMs} ms; raise timeoutMs if the store is remote and slow`,
+            `store "${this.name}" did not answer ${operation} within ${this.#timeouts[operation]} ms; raise timeoutMs if the store is remote and slow`,
           )
         : new GatecacheError(
             'ERR_STORE',

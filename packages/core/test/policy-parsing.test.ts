@@ -32,6 +32,7 @@ describe('defaults', () => {
         },
         "namespace": "default",
         "queryIgnore": [],
+        "refreshAhead": 0,
         "revalidationWindow": 300,
         "sensitiveQuery": [
           "token",

@@ -12,6 +12,7 @@ import {
   writePlan,
 } from '@gatecache/core/node';
 import type { NextFunction, Request, Response } from 'express';
+import { backgroundFor, takeBackgroundCall } from './background.ts';
 
 export interface ExpressCacheOptions extends HttpCacheOptions {
   /** An engine to share between middlewares (app-level and per-route, or several routers). */
@@ -53,6 +54,15 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
       next();
       return;
     }
+    const backgroundCall = takeBackgroundCall(req.headers);
+    if (backgroundCall !== undefined) {
+      // The engine's own background request: the app is the origin for the waiting call.
+      marked[HANDLED] = true;
+      void runNodeOrigin(req, res, backgroundCall.call, snapshotHeaders(res), () => next()).then(
+        backgroundCall.resolve,
+      );
+      return;
+    }
     marked[HANDLED] = true;
     let partition: string | undefined;
     try {
@@ -71,6 +81,7 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
           return runNodeOrigin(req, res, call, before, () => next());
         },
         overrides,
+        backgroundFor(req),
       )
       .then(
         (result) => {

@@ -1,4 +1,9 @@
-import { GatecacheError, createMemoryStore, type CacheStore, type StoredRecord } from '@gatecache/core';
+import {
+  GatecacheError,
+  createMemoryStore,
+  type CacheStore,
+  type StoredRecord,
+} from '@gatecache/core';
 import express from 'express';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -287,7 +292,10 @@ describe('keys', () => {
     const h = await setup(
       (app, hit) => {
         app.get(/.*/, (_req, res) => {
-          res.set('Cache-Control', 'private, max-age=60').set('Vary', 'Authorization').send(String(hit('x')));
+          res
+            .set('Cache-Control', 'private, max-age=60')
+            .set('Vary', 'Authorization')
+            .send(String(hit('x')));
         });
       },
       { store, partitionBy: (req) => req.get('authorization') },

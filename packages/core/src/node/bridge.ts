@@ -218,9 +218,17 @@ export function runNodeOrigin(
     ) {
       wrote = true;
       const act = decide(undefined);
-      capture(toBytes(chunk, encoding));
-      if (act.type === 'stream')
+      const bytes = toBytes(chunk, encoding);
+      capture(bytes);
+      if (act.type === 'stream') {
+        // Bytes, not the string: Node sends a string body in one write with the head, encoding
+        // both as UTF-8, which would turn a latin1 header value into other bytes than a hit's.
+        if (typeof chunk === 'string' && bytes !== undefined) {
+          const callback = typeof encoding === 'function' ? encoding : cb;
+          return originalWrite.apply(this, [bytes, callback] as unknown as Parameters<Write>);
+        }
         return originalWrite.apply(this, [chunk, encoding, cb] as unknown as Parameters<Write>);
+      }
       const callback = typeof encoding === 'function' ? encoding : cb;
       if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
       return true;
@@ -244,7 +252,10 @@ export function runNodeOrigin(
       const act = decide(wrote ? undefined : (bytes ?? new Uint8Array(0)));
       capture(bytes);
       if (act.type === 'stream') {
-        const args = [chunk, encoding, cb].filter((a) => a !== undefined);
+        // As in write(): bytes keep the head's latin1 encoding (Koa ends with a string body).
+        const args = (typeof chunk === 'string' ? [bytes, cb] : [chunk, encoding, cb]).filter(
+          (a) => a !== undefined,
+        );
         originalEnd.apply(this, args as Parameters<End>);
       } else if (typeof cb === 'function') {
         queueMicrotask(() => (cb as () => void)());

@@ -6,3 +6,5 @@ export {
   writePlan,
 } from './bridge.ts';
 export type { NodeRequestOptions } from './bridge.ts';
+export { injectRequest } from './inject.ts';
+export type { InjectedRequest, NodeHandler } from './inject.ts';
