@@ -92,6 +92,20 @@ describe('withResilience', () => {
     expect(store.stats.timeouts).toBe(2);
   });
 
+  it('gives an operation its own limit when operationTimeoutMs names it', async () => {
+    const { store, faulty, errors } = setup({
+      breaker: false,
+      timeoutMs: 10,
+      operationTimeoutMs: { clear: 2_000 },
+    });
+    await store.set('k', record, 60_000);
+    faulty.fault = { type: 'delay', ms: 40 };
+    await store.clear();
+    expect(errors).toEqual([]);
+    expect(await store.get('k')).toBeUndefined();
+    expect(errors).toEqual([['ERR_STORE_TIMEOUT', 'get']]);
+  });
+
   it('returns the answer of a slow store that answers within the timeout', async () => {
     const { store, faulty } = setup({ timeoutMs: 1_000 });
     await store.set('k', record, 60_000);
@@ -243,6 +257,12 @@ describe('withResilience', () => {
     );
     expect(() => withResilience(memory, { breaker: { windowMs: -1 } })).toThrow(
       /breaker\.windowMs/,
+    );
+    expect(() => withResilience(memory, { operationTimeoutMs: { clear: 0 } })).toThrow(
+      /operationTimeoutMs\.clear/,
+    );
+    expect(() => withResilience(memory, { operationTimeoutMs: { flush: 5 } as never })).toThrow(
+      /operationTimeoutMs/,
     );
     expect(() => withResilience(memory, { breaker: { cooldownMs: Number.NaN } })).toThrow(
       /breaker\.cooldownMs/,

@@ -115,8 +115,7 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
       server,
       clock,
       calls,
-      get: (path, headers = {}, method = 'GET') =>
-        send(server.url + path, { method, headers }),
+      get: (path, headers = {}, method = 'GET') => send(server.url + path, { method, headers }),
     };
   }
 

@@ -45,13 +45,16 @@ export function runStoreConformance(
     let subject: StoreUnderTest;
     let store: CacheStore;
 
-    const now = (): number => subject.clock?.now() ?? Date.now();
+    // Records of one test share one timestamp, so a record built twice compares equal.
+    let startedAt = 0;
+    const now = (): number => startedAt;
     const entry = (key: string, overrides: Parameters<typeof makeEntry>[1] = {}): CacheEntry =>
       makeEntry(key, overrides, now());
 
     beforeEach(async () => {
       subject = await factory();
       store = subject.store;
+      startedAt = subject.clock?.now() ?? Date.now();
     });
 
     afterEach(async () => {

@@ -1,0 +1,145 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { GatecacheError, invalidOption } from '@gatecache/core';
+
+/** A standalone client or a Cluster: every gatecache Redis component accepts either. */
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionOptions {
+  /**
+   * A client you created and own: gatecache never closes it. Give it `enableOfflineQueue: false`
+   * (see the README) or commands issued while Redis is down will wait for it to come back.
+   */
+  readonly client?: RedisClient;
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…`; gatecache creates and closes the client. */
+  readonly url?: string;
+  /** Seed nodes of a Redis Cluster (`"host:port"` or `{ host, port }`); gatecache creates an ioredis Cluster. */
+  readonly cluster?: {
+    readonly nodes: ReadonlyArray<string | { readonly host: string; readonly port: number }>;
+    /** ioredis Cluster options merged over the cache defaults. */
+    readonly options?: ClusterOptions;
+  };
+  /** ioredis options merged over the cache defaults (standalone, and each Cluster node). */
+  readonly redisOptions?: RedisOptions;
+  /** Milliseconds before a command is abandoned. Default 50: a cache that waits longer costs more than a miss. */
+  readonly commandTimeout?: number;
+  /** Milliseconds allowed to open a connection. Default 1000. */
+  readonly connectTimeout?: number;
+  /** Connection errors of a client gatecache created (they are never thrown). */
+  readonly onConnectionError?: (error: Error) => void;
+}
+
+/** Reconnect quickly at first, then every two seconds at most, forever: Redis may come back. */
+export function reconnectBackoff(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 10), 2_000);
+}
+
+export interface OwnedClient {
+  readonly client: RedisClient;
+  /** True when gatecache created the client and must close it. */
+  readonly owned: boolean;
+}
+
+/**
+ * Resolves the connection options to a client. A client created here has cache-sensible defaults:
+ * no offline queue (a command while disconnected fails at once and reads as a miss), one retry,
+ * a short command timeout, an immediate connection attempt and a capped reconnect backoff. The
+ * app starts while Redis is down: connection errors are reported, never thrown.
+ */
+export function resolveClient(options: RedisConnectionOptions, label: string): OwnedClient {
+  const sources = [options.client, options.url, options.cluster].filter(
+    (value) => value !== undefined,
+  );
+  if (sources.length !== 1) {
+    throw new GatecacheError(
+      'ERR_INVALID_OPTION',
+      `[gatecache] ${label}: give exactly one of "client", "url" or "cluster"; got ${sources.length}`,
+    );
+  }
+  if (options.client) {
+    if (typeof (options.client as { getBuffer?: unknown }).getBuffer !== 'function') {
+      throw invalidOption('client', options.client, 'an ioredis Redis or Cluster instance');
+    }
+    return { client: options.client, owned: false };
+  }
+  return { client: createRedisClient(options), owned: true };
+}
+
+/** A client with the cache defaults described above, for sharing between store, bus and leases. */
+export function createRedisClient(options: Omit<RedisConnectionOptions, 'client'>): RedisClient {
+  const commandTimeout = options.commandTimeout ?? 50;
+  if (!Number.isFinite(commandTimeout) || commandTimeout <= 0) {
+    throw invalidOption(
+      'commandTimeout',
+      options.commandTimeout,
+      'a positive number of milliseconds',
+    );
+  }
+  const connectTimeout = options.connectTimeout ?? 1_000;
+  if (!Number.isFinite(connectTimeout) || connectTimeout <= 0) {
+    throw invalidOption(
+      'connectTimeout',
+      options.connectTimeout,
+      'a positive number of milliseconds',
+    );
+  }
+  const nodeDefaults: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout,
+    connectTimeout,
+    lazyConnect: false,
+    retryStrategy: reconnectBackoff,
+    ...options.redisOptions,
+  };
+  let client: RedisClient;
+  if (options.cluster) {
+    const nodes = options.cluster.nodes.map((node) =>
+      typeof node === 'string' ? parseNode(node) : node,
+    );
+    if (nodes.length === 0)
+      throw invalidOption('cluster.nodes', options.cluster.nodes, 'at least one "host:port"');
+    const { retryStrategy: _retry, enableOfflineQueue: _queue, ...perNode } = nodeDefaults;
+    client = new Cluster(nodes, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: reconnectBackoff,
+      slotsRefreshTimeout: Math.max(connectTimeout, 1_000),
+      ...options.cluster.options,
+      redisOptions: { ...perNode, ...options.cluster.options?.redisOptions },
+    });
+  } else {
+    const url = options.url!;
+    if (!/^rediss?:\/\//.test(url)) throw invalidOption('url', url, 'a redis:// or rediss:// URL');
+    client = new Redis(url, nodeDefaults);
+  }
+  const onConnectionError = options.onConnectionError;
+  // Without a listener ioredis logs every failed reconnect; the app decides what to do with them.
+  client.on('error', (error: Error) => onConnectionError?.(error));
+  return client;
+}
+
+function parseNode(node: string): { host: string; port: number } {
+  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(node);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || !(port > 0 && port < 65_536))
+    throw invalidOption('cluster.nodes', node, '"host:port"');
+  return { host: match[1]!, port };
+}
+
+/** Closes a client gatecache created; leaves one the app gave alone. */
+export async function closeOwned({ client, owned }: OwnedClient): Promise<void> {
+  if (!owned) return;
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
+/** The masters to scan: every master of a Cluster, or the one server. */
+export function scanTargets(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
+}

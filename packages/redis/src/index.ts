@@ -1,0 +1,10 @@
+export { createRedisStore, RedisBackend } from './redis-store.ts';
+export type { RedisStore, RedisStoreOptions } from './redis-store.ts';
+export { createRedisBus } from './redis-bus.ts';
+export type { RedisBus, RedisBusOptions } from './redis-bus.ts';
+export { createRedisLeases } from './redis-leases.ts';
+export type { RedisLeases, RedisLeasesOptions } from './redis-leases.ts';
+export { createRedisClient, reconnectBackoff } from './client.ts';
+export type { RedisClient, RedisConnectionOptions } from './client.ts';
+export { createRedisEpochStore } from './invalidation-epoch-store.ts';
+export type { RedisEpochStore, RedisEpochStoreOptions } from './invalidation-epoch-store.ts';
