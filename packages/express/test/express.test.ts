@@ -365,7 +365,7 @@ describe('failure of the cache never fails a request', () => {
     await h.get('/f');
     const [key] = [...memory.keys()];
     const record = memory.get(key!)!;
-    memory.set(key!, { ...record, key: 'gc1:default:other' } as StoredRecord, 60_000);
+    memory.set(key!, { ...record, key: 'gc1:default:other' }, 60_000);
     expect(await (await h.get('/f')).text()).toBe('2');
     memory.set(key!, { ...record, v: 2 } as unknown as StoredRecord, 60_000);
     expect(await (await h.get('/f')).text()).toBe('3');
