@@ -35,9 +35,21 @@ export function backgroundFor(req: Request): BackgroundRunner {
 }
 
 function runInBackground(req: Request, call: OriginCall): Promise<OriginOutcome> {
-  const app = req.app as unknown as NodeHandler;
+  return runThroughApp(req.app as unknown as NodeHandler, req.originalUrl, req.headers, call);
+}
+
+/**
+ * Runs a GET for `url` through an Express app that has the cache middleware mounted, with no
+ * client, the app answering the engine's `call` (warming uses this for URLs nobody asked for).
+ */
+export function runThroughApp(
+  app: NodeHandler,
+  url: string,
+  requestHeaders: IncomingHttpHeaders,
+  call: OriginCall,
+): Promise<OriginOutcome> {
   const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
+  for (const [name, value] of Object.entries(requestHeaders)) {
     if (value !== undefined && !NOT_COPIED.has(name)) headers[name] = value;
   }
   return new Promise<OriginOutcome>((resolve) => {
@@ -52,7 +64,7 @@ function runInBackground(req: Request, call: OriginCall): Promise<OriginOutcome>
     };
     void injectRequest(app, {
       method: 'GET',
-      url: req.originalUrl,
+      url,
       headers: { ...headers, [BACKGROUND_FIELD]: id },
     }).then(() => finish());
   });
