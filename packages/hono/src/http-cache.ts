@@ -1,0 +1,178 @@
+import {
+  createHttpCache,
+  invalidOption,
+  type CachePolicy,
+  type CacheRequest,
+  type HandleResult,
+  type HttpCache,
+  type HttpCacheOptions,
+  type OriginCall,
+  type OriginOutcome,
+  type SendPlan,
+} from '@gatecache/core';
+import type { Context, MiddlewareHandler, Next } from 'hono';
+import {
+  headersFromList,
+  isNullBodyStatus,
+  readOriginResponse,
+  snapshotWebHeaders,
+  type HeaderSnapshot,
+} from './web-origin.ts';
+
+export interface HonoCacheOptions extends HttpCacheOptions {
+  /** An engine to share between middlewares (app-level and per-route, or several apps). */
+  readonly cache?: HttpCache;
+  /** Options for this route only, over the engine's options and rules (with `cache`). */
+  readonly route?: CachePolicy;
+  /** The user of a request, for private caching (for example `(c) => c.get('userId')`). Hashed. */
+  readonly partitionBy?: (c: Context) => string | undefined;
+}
+
+export interface HonoCacheMiddleware extends MiddlewareHandler {
+  /** The engine behind this middleware: purge, stats, close. */
+  readonly cache: HttpCache;
+}
+
+/** Requests a cache middleware already handles, so a second one (app-wide and per route) steps aside. */
+const handled = new WeakSet<Context>();
+
+/** The engine's view of a Web request. The target is the path Hono routes on, byte for byte. */
+function cacheRequestFromWeb(request: Request, partition: string | undefined): CacheRequest {
+  const url = request.url;
+  const authority = url.indexOf('://') + 3;
+  let slash = url.indexOf('/', authority);
+  if (slash === -1) slash = url.length;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of request.headers) headers[name] = value;
+  return {
+    method: request.method,
+    url: url.slice(slash) || '/',
+    host: headers['host'] ?? url.slice(authority, slash),
+    headers,
+    partition,
+  };
+}
+
+/** Gives the app the request the engine asks for (client validators removed, its own set). */
+function applyRequestHeaders(c: Context, call: OriginCall): void {
+  const { remove, set } = call.requestHeaders;
+  const current = c.req.raw.headers;
+  if (!remove.some((name) => current.has(name)) && set.length === 0) return;
+  const headers = new Headers(current);
+  for (const name of remove) headers.delete(name);
+  for (const [name, value] of set) headers.set(name, value);
+  c.req.raw = new Request(c.req.raw, { headers });
+}
+
+function responseFromPlan(plan: SendPlan, before: HeaderSnapshot): Response {
+  const body =
+    plan.body === undefined || isNullBodyStatus(plan.status)
+      ? null
+      : (plan.body as Uint8Array<ArrayBuffer>);
+  return new Response(body, {
+    status: plan.status,
+    headers: headersFromList(plan.headers, before),
+  });
+}
+
+/** Replaces the response outright: Hono's setter would merge the old fields over the new ones. */
+function replaceResponse(c: Context, response: Response): void {
+  c.res = undefined;
+  c.res = response;
+}
+
+/** Keeps the rest of a streamed miss (storing the capture) alive where the runtime needs it told. */
+function runInBackground(c: Context, work: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    // No execution context (Node, Bun, `app.request()`): the promise runs on its own.
+  }
+}
+
+type Settled =
+  | { readonly ok: true; readonly result: HandleResult }
+  | { readonly ok: false; readonly error: unknown };
+
+/**
+ * Hono middleware: `app.use('*', httpCache(options))` or per route
+ * `app.get('/x', httpCache({ ttl: 60 }), handler)`. Web-standard Request and Response only.
+ */
+export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
+  const { cache: shared, route, partitionBy, ...engineOptions } = options;
+  if (partitionBy !== undefined && typeof partitionBy !== 'function') {
+    throw invalidOption('partitionBy', partitionBy, 'a function');
+  }
+  const cache = shared ?? createHttpCache(engineOptions);
+  // A per-route `ttl` on a shared engine belongs to this route only.
+  const overrides: CachePolicy | undefined =
+    shared !== undefined && engineOptions.ttl !== undefined
+      ? { ...route, ttl: engineOptions.ttl }
+      : route;
+
+  const middleware = async function httpCache(c: Context, next: Next): Promise<void> {
+    if (handled.has(c)) return next();
+    handled.add(c);
+    const partition = partitionBy?.(c);
+    // Fields earlier middleware set (CORS, for example) stay out of what is stored.
+    const before = snapshotWebHeaders(c.res.headers);
+    let originStarted = false;
+    let streaming!: () => void;
+    const headSent = new Promise<'streaming'>(
+      (resolve) => (streaming = () => resolve('streaming')),
+    );
+
+    const origin = async (call: OriginCall): Promise<OriginOutcome> => {
+      originStarted = true;
+      applyRequestHeaders(c, call);
+      try {
+        await next();
+      } catch (error) {
+        return { status: 500, headers: [], body: undefined, complete: false, error };
+      }
+      // Hono turned a thrown error into `app.onError`'s response: the origin failed.
+      if (c.error !== undefined) {
+        return { status: 500, headers: [], body: undefined, complete: false, error: c.error };
+      }
+      const read = await readOriginResponse(c.res, call, before);
+      if (read.response !== undefined) replaceResponse(c, read.response);
+      if (read.type === 'settled') return read.outcome;
+      streaming();
+      return read.outcome;
+    };
+
+    const settled: Promise<Settled> = cache
+      .handle(cacheRequestFromWeb(c.req.raw, partition), origin, overrides)
+      .then(
+        (result) => ({ ok: true, result }) as const,
+        (error: unknown) => ({ ok: false, error }) as const,
+      );
+    const first = await Promise.race([settled, headSent]);
+    if (first === 'streaming') {
+      // The body reaches the client after this returns; the engine stores it when it ends.
+      runInBackground(c, settled);
+      return;
+    }
+    if (!first.ok) {
+      // The cache must never fail a request: an engine fault falls back to the app.
+      if (!originStarted) return next();
+      throw first.error;
+    }
+    const { result } = first;
+    switch (result.type) {
+      case 'send':
+        replaceResponse(c, responseFromPlan(result.response, before));
+        return;
+      case 'done':
+        return;
+      case 'rethrow':
+        // `app.onError` already answered an error thrown inside Hono; anything else goes to it now.
+        if (c.error !== undefined && c.error === result.error) return;
+        throw result.error;
+      default:
+        return result satisfies never;
+    }
+  } as HonoCacheMiddleware;
+  Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
+  return middleware;
+}

@@ -1,0 +1,294 @@
+/**
+ * The Web-standard half of the Hono adapter: reads the app's `Response` as the engine's origin
+ * response and builds responses from header lists. Only Fetch API objects and timers: the same
+ * code runs on Node, Bun, Deno and Workers.
+ */
+import type { HeadAction, HeaderList, OriginCall, OriginOutcome } from '@gatecache/core';
+
+/** Header fields of a response, with every `Set-Cookie` line kept apart. */
+export type HeaderSnapshot = ReadonlyMap<string, readonly string[]>;
+
+export function snapshotWebHeaders(headers: Headers): HeaderSnapshot {
+  const snapshot = new Map<string, string[]>();
+  for (const [name, value] of headers) {
+    const values = snapshot.get(name);
+    if (values === undefined) snapshot.set(name, [value]);
+    else values.push(value);
+  }
+  return snapshot;
+}
+
+/** The origin's own fields: the response's, minus those earlier middleware set and it left unchanged. */
+export function originHeaders(headers: Headers, before: HeaderSnapshot): HeaderList {
+  const list: HeaderList = [];
+  for (const [name, values] of snapshotWebHeaders(headers)) {
+    if (before.get(name)?.join('\n') === values.join('\n')) continue;
+    for (const value of values) list.push([name, value]);
+  }
+  return list;
+}
+
+/**
+ * Fields earlier middleware set and the list does not name, then the list; `append` keeps
+ * repeated fields (a Web `Headers` holds duplicates only that way).
+ */
+export function headersFromList(list: HeaderList, before: HeaderSnapshot): Headers {
+  const named = new Set(list.map(([name]) => name));
+  const headers = new Headers();
+  for (const [name, values] of before) {
+    if (named.has(name)) continue;
+    for (const value of values) headers.append(name, value);
+  }
+  for (const [name, value] of list) headers.append(name, value);
+  return headers;
+}
+
+/** Statuses whose responses never have a body (Fetch: a null body status). */
+export function isNullBodyStatus(status: number): boolean {
+  return status === 101 || status === 103 || status === 204 || status === 205 || status === 304;
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let total = 0;
+  for (const chunk of chunks) total += chunk.byteLength;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+function toBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === 'string') return encoder.encode(chunk);
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  throw new TypeError('[gatecache] a response body chunk must be bytes or a string');
+}
+
+const TICK = Symbol('tick');
+
+/**
+ * A body already in memory (`c.text()`, `c.json()`, a `Response` of bytes) is readable to its
+ * end without waiting; a stream that is still producing is not. Reading what is ready, up to a
+ * limit, tells the two apart, so the engine can tag and answer a conditional request from a
+ * complete body, at the cost of one timer turn before a stream's first byte leaves.
+ */
+const DRAIN_LIMIT = 1024 * 1024;
+
+type Read = ReadableStreamReadResult<unknown>;
+
+interface Drained {
+  readonly chunks: Uint8Array[];
+  /** True when the body ended while draining. */
+  readonly done: boolean;
+  /** A read still waiting for the producer, to be consumed before reading on. */
+  readonly pending: Promise<Read> | undefined;
+}
+
+async function drain(reader: ReadableStreamDefaultReader<unknown>): Promise<Drained> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const read = reader.read();
+    // The first chunk is awaited like a first write: the head waits for it, as on Node.
+    const result =
+      chunks.length === 0
+        ? await read
+        : await Promise.race([read, new Promise<typeof TICK>((r) => setTimeout(r, 0, TICK))]);
+    if (result === TICK) return { chunks, done: false, pending: read };
+    if (result.done) return { chunks, done: true, pending: undefined };
+    const bytes = toBytes(result.value);
+    chunks.push(bytes);
+    total += bytes.byteLength;
+    if (total > DRAIN_LIMIT) return { chunks, done: false, pending: undefined };
+  }
+}
+
+/** What the adapter does next with the origin's response, after the engine saw its head. */
+export type WebOriginResult =
+  /** Send `response` (the origin's, with the engine's fields); the outcome follows the body. */
+  | {
+      readonly type: 'stream';
+      readonly response: Response;
+      readonly outcome: Promise<OriginOutcome>;
+    }
+  /** The engine answers in place of the origin's response; the outcome is known. */
+  | {
+      readonly type: 'settled';
+      readonly response: Response | undefined;
+      readonly outcome: OriginOutcome;
+    };
+
+/** Reads a withheld body to its end when the engine keeps it, else stops the producer. */
+async function withheld(
+  source: ReadableStreamDefaultReader<unknown>,
+  drained: Drained,
+  action: Extract<HeadAction, { type: 'withhold' }>,
+  status: number,
+  headers: HeaderList,
+): Promise<OriginOutcome> {
+  if (!action.capture) {
+    await source.cancel().catch(() => undefined);
+    return { status, headers, body: undefined, complete: false };
+  }
+  const chunks = drained.chunks.slice();
+  let total = 0;
+  for (const chunk of chunks) total += chunk.byteLength;
+  try {
+    let read = drained.pending ?? source.read();
+    for (;;) {
+      const result = await read;
+      if (result.done) break;
+      const bytes = toBytes(result.value);
+      total += bytes.byteLength;
+      if (total > action.maxBytes) {
+        await source.cancel().catch(() => undefined);
+        return { status, headers, body: undefined, complete: false };
+      }
+      chunks.push(bytes);
+      read = source.read();
+    }
+  } catch (error) {
+    return { status, headers, body: undefined, complete: false, error };
+  }
+  return { status, headers, body: concat(chunks), complete: true };
+}
+
+function failed(error: unknown): OriginOutcome {
+  return { status: 500, headers: [], body: undefined, complete: false, error };
+}
+
+/**
+ * Hands the head of `response` to the engine and, for a stream, wraps its body so that what
+ * reaches the client is also captured (up to `maxBytes`) and the outcome resolves when the body
+ * ends (complete), fails or is cancelled by the client (incomplete).
+ */
+export async function readOriginResponse(
+  response: Response,
+  call: OriginCall,
+  before: HeaderSnapshot,
+): Promise<WebOriginResult> {
+  const status = response.status;
+  const headers = originHeaders(response.headers, before);
+  const reader = response.body?.getReader();
+  let drained: Drained = { chunks: [], done: true, pending: undefined };
+  if (reader !== undefined) {
+    try {
+      drained = await drain(reader);
+    } catch (error) {
+      // The body failed before its first byte: nothing was sent, so the engine decides.
+      return { type: 'settled', response: undefined, outcome: failed(error) };
+    }
+  }
+  const completeBody = drained.done ? concat(drained.chunks) : undefined;
+  let action: HeadAction;
+  try {
+    action = call.head(status, headers, completeBody);
+  } catch {
+    // The engine failed: let the origin's response through untouched.
+    action = { type: 'stream', headers, capture: false, maxBytes: 0 };
+  }
+  const init = { status, statusText: response.statusText };
+
+  if (completeBody !== undefined) {
+    const kept = action.capture && completeBody.byteLength <= action.maxBytes;
+    const outcome: OriginOutcome = {
+      status,
+      headers,
+      body: kept ? completeBody : undefined,
+      complete: true,
+    };
+    if (action.type === 'withhold') return { type: 'settled', response: undefined, outcome };
+    const body = isNullBodyStatus(status) ? null : (completeBody as Uint8Array<ArrayBuffer>);
+    const sent = new Response(body, { ...init, headers: headersFromList(action.headers, before) });
+    return { type: 'settled', response: sent, outcome };
+  }
+
+  const source = reader!;
+  if (action.type === 'withhold') {
+    return {
+      type: 'settled',
+      response: undefined,
+      outcome: await withheld(source, drained, action, status, headers),
+    };
+  }
+  const finalHeaders = headersFromList(action.headers, before);
+  const queued = drained.chunks.slice();
+  let pending = drained.pending;
+  const capture = action.capture;
+  const maxBytes = action.maxBytes;
+  const captured: Uint8Array[] = [];
+  let capturedBytes = 0;
+  let overflow = false;
+  let finish!: (outcome: OriginOutcome) => void;
+  const outcome = new Promise<OriginOutcome>((resolve) => (finish = resolve));
+  let finished = false;
+  const end = (complete: boolean, error?: unknown): void => {
+    if (finished) return;
+    finished = true;
+    finish({
+      status,
+      headers,
+      body: capture && !overflow && complete ? concat(captured) : undefined,
+      complete,
+      ...(error === undefined ? {} : { error }),
+    });
+  };
+  const keep = (bytes: Uint8Array): void => {
+    if (!capture || overflow) return;
+    if (capturedBytes + bytes.byteLength > maxBytes) {
+      overflow = true;
+      captured.length = 0;
+      return;
+    }
+    captured.push(bytes);
+    capturedBytes += bytes.byteLength;
+  };
+  for (const chunk of queued) keep(chunk);
+
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const chunk = queued.shift();
+      if (chunk !== undefined) {
+        controller.enqueue(chunk);
+        return;
+      }
+      try {
+        const read = pending ?? source.read();
+        pending = undefined;
+        const result = await read;
+        if (result.done) {
+          controller.close();
+          end(true);
+          return;
+        }
+        const bytes = toBytes(result.value);
+        keep(bytes);
+        controller.enqueue(bytes);
+      } catch (error) {
+        controller.error(error);
+        end(false, error);
+      }
+    },
+    cancel(reason) {
+      // The client went away: what was captured is not the whole body.
+      end(false);
+      return source.cancel(reason);
+    },
+  });
+  const sent = new Response(isNullBodyStatus(status) ? null : body, {
+    ...init,
+    headers: finalHeaders,
+  });
+  if (!capture) {
+    // Nothing is kept, so the engine needs only the head; waiting for the body would tie the
+    // key's flight to the client's pace (and Hono never reads the body of a HEAD response).
+    end(true);
+  }
+  return { type: 'stream', response: sent, outcome };
+}

@@ -1,0 +1,155 @@
+import {
+  createHttpCache,
+  invalidOption,
+  type CachePolicy,
+  type HandleResult,
+  type HttpCache,
+  type HttpCacheOptions,
+  type SendPlan,
+} from '@gatecache/core';
+import {
+  cacheRequestFromNode,
+  runNodeOrigin,
+  snapshotHeaders,
+  writePlan,
+} from '@gatecache/core/node';
+import type { Context, Next } from 'koa';
+
+export interface KoaCacheOptions extends HttpCacheOptions {
+  /** An engine to share between middlewares (app-level and per-route, or several routers). */
+  readonly cache?: HttpCache;
+  /** Options for this route only, over the engine's options and rules (with `cache`). */
+  readonly route?: CachePolicy;
+  /** The user of a request, for private caching (for example `(ctx) => ctx.state.user?.id`). Hashed. */
+  readonly partitionBy?: (ctx: Context) => string | undefined;
+}
+
+export interface KoaCacheMiddleware {
+  (ctx: Context, next: Next): Promise<void>;
+  /** The engine behind this middleware: purge, stats, close. */
+  readonly cache: HttpCache;
+}
+
+/** Marks a request a cache middleware already handles, so a second one steps aside. */
+const HANDLED = Symbol.for('gatecache.handled');
+
+type Downstream = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+type Settled =
+  | { readonly ok: true; readonly result: HandleResult }
+  | { readonly ok: false; readonly error: unknown };
+
+/** A hit goes out through Koa itself, so upstream middleware (compression, logging) sees it. */
+function respondWithPlan(ctx: Context, plan: SendPlan): void {
+  ctx.status = plan.status;
+  for (const [name] of plan.headers) ctx.remove(name);
+  for (const [name, value] of plan.headers) ctx.append(name, value);
+  if (plan.body !== undefined) {
+    // Koa treats only a Buffer as bytes (a plain Uint8Array would be sent as JSON).
+    ctx.body = Buffer.from(plan.body.buffer, plan.body.byteOffset, plan.body.byteLength);
+  }
+}
+
+/**
+ * Koa middleware: `app.use(httpCache(options))` or per route
+ * `router.get('/x', httpCache({ ttl: 60 }), handler)`.
+ *
+ * Koa writes the response after the middleware chain returns, so on a miss this middleware
+ * returns as soon as the rest of the chain has, and the Node bridge watches Koa's own write to
+ * `ctx.res`; the engine's verdict on that response (store it, or answer 304 in its place) lands
+ * when the write ends.
+ */
+export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
+  const { cache: shared, route, partitionBy, ...engineOptions } = options;
+  if (partitionBy !== undefined && typeof partitionBy !== 'function') {
+    throw invalidOption('partitionBy', partitionBy, 'a function');
+  }
+  const cache = shared ?? createHttpCache(engineOptions);
+  // A per-route `ttl` on a shared engine belongs to this route only.
+  const overrides: CachePolicy | undefined =
+    shared !== undefined && engineOptions.ttl !== undefined
+      ? { ...route, ttl: engineOptions.ttl }
+      : route;
+
+  const middleware = async function httpCache(ctx: Context, next: Next): Promise<void> {
+    const marked = ctx as Context & { [HANDLED]?: boolean };
+    if (marked[HANDLED] === true) {
+      await next();
+      return;
+    }
+    marked[HANDLED] = true;
+    const partition = partitionBy?.(ctx);
+    const { req, res } = ctx;
+    const before = snapshotHeaders(res);
+    let originStarted = false;
+    let downstreamDone!: (value: Downstream) => void;
+    const downstream = new Promise<Downstream>((resolve) => (downstreamDone = resolve));
+    const settled: Promise<Settled> = cache
+      .handle(
+        // `originalUrl`: a mounted app (koa-mount) rewrites `req.url`, and two mounts must not share keys.
+        { ...cacheRequestFromNode(req, { partition }), url: ctx.originalUrl },
+        (call) => {
+          originStarted = true;
+          return runNodeOrigin(req, res, call, before, () =>
+            next().then(
+              () => downstreamDone({ ok: true }),
+              (error: unknown) => {
+                downstreamDone({ ok: false, error });
+                throw error;
+              },
+            ),
+          );
+        },
+        overrides,
+      )
+      .then(
+        (result) => ({ ok: true, result }) as const,
+        (error: unknown) => ({ ok: false, error }) as const,
+      );
+
+    const first = await Promise.race([settled, downstream]);
+    if (!originStarted) {
+      const outcome = first as Settled;
+      // The cache must never fail a request: an engine fault falls back to the app.
+      if (!outcome.ok) await next();
+      else if (outcome.result.type === 'send') respondWithPlan(ctx, outcome.result.response);
+      return;
+    }
+
+    const ran = await downstream;
+    if (ran.ok) {
+      // Koa responds once this returns; the bridge holds that write until the engine decides.
+      void settled.then((outcome) => {
+        if (!outcome.ok) {
+          if (!res.headersSent && !res.destroyed) ctx.onerror(outcome.error as Error);
+          return;
+        }
+        const { result } = outcome;
+        switch (result.type) {
+          case 'send':
+            writePlan(res, result.response, before);
+            return;
+          case 'done':
+            return;
+          case 'rethrow':
+            // Nothing was written and the client is gone, or the response was never produced.
+            if (!res.writableEnded && !res.destroyed) ctx.onerror(result.error as Error);
+            return;
+          default:
+            return result satisfies never;
+        }
+      });
+      return;
+    }
+
+    // The rest of the chain threw: the engine may answer with a stale entry (RFC 5861 §4).
+    const outcome = await settled;
+    if (outcome.ok && outcome.result.type === 'send' && !res.headersSent) {
+      ctx.respond = false;
+      writePlan(res, outcome.result.response, before);
+      return;
+    }
+    throw outcome.ok && outcome.result.type === 'rethrow' ? outcome.result.error : ran.error;
+  } as KoaCacheMiddleware;
+  Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
+  return middleware;
+}

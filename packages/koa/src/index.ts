@@ -1,0 +1,3 @@
+export { httpCache } from './http-cache.ts';
+export type { KoaCacheMiddleware, KoaCacheOptions } from './http-cache.ts';
+export { purgeEndpoint } from './purge.ts';
