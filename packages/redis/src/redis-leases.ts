@@ -4,6 +4,7 @@ import {
   closeOwned,
   resolveClient,
   type OwnedClient,
+  type RedisClient,
   type RedisConnectionOptions,
 } from './client.ts';
 
@@ -21,6 +22,7 @@ export interface RedisLeasesOptions extends RedisConnectionOptions {
 }
 
 export interface RedisLeases extends LeaseManager {
+  readonly client: RedisClient;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export function createRedisLeases(options: RedisLeasesOptions): RedisLeases {
 }
 
 class RedisLeaseManager implements RedisLeases {
+  readonly client: RedisClient;
   readonly #connection: OwnedClient;
   readonly #keyPrefix: string;
   readonly #failOpen: boolean;
@@ -55,6 +58,7 @@ class RedisLeaseManager implements RedisLeases {
     onError: ((error: GatecacheError) => void) | undefined,
   ) {
     this.#connection = connection;
+    this.client = connection.client;
     this.#keyPrefix = keyPrefix;
     this.#failOpen = failOpen;
     this.#onError = onError;
