@@ -59,9 +59,12 @@ export function createRedisEpochStore(options: RedisEpochStoreOptions): RedisEpo
     throw invalidOption('key', options.key, 'a non-empty string');
   const connection: OwnedClient = resolveClient(options, 'createRedisEpochStore');
   const { client } = connection;
+  const readyWithin = options.connectTimeout ?? 1_000;
   return {
     key,
     async load() {
+      // Loading at start is worth a short wait for the connection (no offline queue otherwise).
+      await ready(client, readyWithin);
       const fields = await client.hgetall(key);
       const records: EpochRecord[] = [];
       for (const [field, value] of Object.entries(fields)) {
@@ -81,4 +84,17 @@ export function createRedisEpochStore(options: RedisEpochStoreOptions): RedisEpo
     },
     close: () => closeOwned(connection),
   };
+}
+
+function ready(client: RedisClient, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+  });
 }

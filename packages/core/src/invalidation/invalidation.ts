@@ -168,7 +168,8 @@ export class Invalidation implements EntryValidator {
 
   /**
    * Loads the fleet's epochs and subscribes to the bus. Await it before serving: until it
-   * resolves, an instance does not know the purges made while it was down.
+   * resolves, an instance does not know the purges made while it was down. Never rejects: when
+   * the epoch store is unreachable, loading is retried in the background.
    */
   start(): Promise<void> {
     this.#started ??= this.#start();
@@ -184,7 +185,13 @@ export class Invalidation implements EntryValidator {
         () => void this.reload().catch(() => undefined),
       );
     }
-    await this.reload();
+    try {
+      await this.reload();
+    } catch {
+      // The shared store is down: serve anyway (its tier is down too, so nothing purged can be
+      // read from it) and keep trying; the failure went to onEvent.
+      this.#retryLoad(1000);
+    }
     if (this.#options.epochStore !== undefined && this.#reloadIntervalMs > 0 && !this.#closed) {
       this.#timer = setInterval(
         () => void this.reload().catch(() => undefined),
@@ -192,6 +199,14 @@ export class Invalidation implements EntryValidator {
       );
       this.#timer.unref?.();
     }
+  }
+
+  #retryLoad(delay: number): void {
+    if (this.#closed) return;
+    const timer = setTimeout(() => {
+      this.reload().catch(() => this.#retryLoad(Math.min(delay * 2, 30_000)));
+    }, delay);
+    timer.unref?.();
   }
 
   /** Reads every epoch from the shared store (a no-op without one). Rejects when it fails. */
