@@ -9,6 +9,7 @@ import {
   closeOwned,
   resolveClient,
   type OwnedClient,
+  type RedisClient,
   type RedisConnectionOptions,
 } from './client.ts';
 
