@@ -55,6 +55,7 @@ export const honoAdapter: ParityAdapter = {
       header === undefined ? undefined : (c: Context) => c.req.header(header) ?? undefined;
     const root: HonoCacheMiddleware = httpCache({
       ...app.options,
+      fetch: (request) => server.fetch(request),
       ...(partitionBy === undefined ? {} : { partitionBy }),
     });
     const perRoute = (path: string): HonoCacheMiddleware =>

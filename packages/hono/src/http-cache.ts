@@ -12,6 +12,12 @@ import {
 } from '@gatecache/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import {
+  backgroundFor,
+  executionContextOf,
+  takeBackgroundCall,
+  type AppFetch,
+} from './background.ts';
+import {
   headersFromList,
   isNullBodyStatus,
   readOriginResponse,
@@ -26,6 +32,12 @@ export interface HonoCacheOptions extends HttpCacheOptions {
   readonly route?: CachePolicy;
   /** The user of a request, for private caching (for example `(c) => c.get('userId')`). Hashed. */
   readonly partitionBy?: (c: Context) => string | undefined;
+  /**
+   * The app's fetch handler, for work with no client (stale-while-revalidate, refresh-ahead):
+   * `httpCache({ fetch: (request, env, ctx) => app.fetch(request, env, ctx) })`. Without it a
+   * stale entry is revalidated in line.
+   */
+  readonly fetch?: AppFetch;
 }
 
 export interface HonoCacheMiddleware extends MiddlewareHandler {
@@ -83,11 +95,8 @@ function replaceResponse(c: Context, response: Response): void {
 
 /** Keeps the rest of a streamed miss (storing the capture) alive where the runtime needs it told. */
 function runInBackground(c: Context, work: Promise<unknown>): void {
-  try {
-    c.executionCtx.waitUntil(work);
-  } catch {
-    // No execution context (Node, Bun, `app.request()`): the promise runs on its own.
-  }
+  // No execution context (Node, Bun, `app.request()`): the promise runs on its own.
+  executionContextOf(c)?.waitUntil(work);
 }
 
 type Settled =
@@ -99,9 +108,12 @@ type Settled =
  * `app.get('/x', httpCache({ ttl: 60 }), handler)`. Web-standard Request and Response only.
  */
 export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
-  const { cache: shared, route, partitionBy, ...engineOptions } = options;
+  const { cache: shared, route, partitionBy, fetch: fetchApp, ...engineOptions } = options;
   if (partitionBy !== undefined && typeof partitionBy !== 'function') {
     throw invalidOption('partitionBy', partitionBy, 'a function');
+  }
+  if (fetchApp !== undefined && typeof fetchApp !== 'function') {
+    throw invalidOption('fetch', fetchApp, "the app's fetch handler, such as (r) => app.fetch(r)");
   }
   const cache = shared ?? createHttpCache(engineOptions);
   // A per-route `ttl` on a shared engine belongs to this route only.
@@ -113,7 +125,7 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
   const middleware = async function httpCache(c: Context, next: Next): Promise<void> {
     if (handled.has(c)) return next();
     handled.add(c);
-    const partition = partitionBy?.(c);
+    const backgroundCall = takeBackgroundCall(c);
     // Fields earlier middleware set (CORS, for example) stay out of what is stored.
     const before = snapshotWebHeaders(c.res.headers);
     let originStarted = false;
@@ -141,8 +153,22 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
       return read.outcome;
     };
 
+    if (backgroundCall !== undefined) {
+      // The engine's own background request: the app is the origin for the waiting call.
+      const outcome = origin(backgroundCall.call);
+      void outcome.then(backgroundCall.resolve);
+      await Promise.race([outcome, headSent]);
+      return;
+    }
+
+    const partition = partitionBy?.(c);
     const settled: Promise<Settled> = cache
-      .handle(cacheRequestFromWeb(c.req.raw, partition), origin, overrides)
+      .handle(
+        cacheRequestFromWeb(c.req.raw, partition),
+        origin,
+        overrides,
+        backgroundFor(c, fetchApp),
+      )
       .then(
         (result) => ({ ok: true, result }) as const,
         (error: unknown) => ({ ok: false, error }) as const,

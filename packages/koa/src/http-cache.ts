@@ -14,6 +14,7 @@ import {
   writePlan,
 } from '@gatecache/core/node';
 import type { Context, Next } from 'koa';
+import { backgroundFor, takeBackgroundCall } from './background.ts';
 
 export interface KoaCacheOptions extends HttpCacheOptions {
   /** An engine to share between middlewares (app-level and per-route, or several routers). */
@@ -77,8 +78,19 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
       return;
     }
     marked[HANDLED] = true;
-    const partition = partitionBy?.(ctx);
     const { req, res } = ctx;
+    const backgroundCall = takeBackgroundCall(req.headers);
+    if (backgroundCall !== undefined) {
+      // The engine's own background request: the app is the origin for the waiting call.
+      let downstream: Promise<void> = Promise.resolve();
+      void runNodeOrigin(req, res, backgroundCall.call, snapshotHeaders(res), () => {
+        downstream = next().then(() => undefined);
+        return downstream;
+      }).then(backgroundCall.resolve);
+      await downstream;
+      return;
+    }
+    const partition = partitionBy?.(ctx);
     const before = snapshotHeaders(res);
     let originStarted = false;
     let downstreamDone!: (value: Downstream) => void;
@@ -100,6 +112,7 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
           );
         },
         overrides,
+        backgroundFor(ctx),
       )
       .then(
         (result) => ({ ok: true, result }) as const,

@@ -434,6 +434,56 @@ export function runAdapterParity(name: string, adapter: ParityAdapter): void {
       expect(t.calls.of('fails')).toBe(2);
     });
 
+    it('stale-while-revalidate serves the stale entry and refreshes it in the background', async () => {
+      const t = await start((calls) => [
+        get('/swr', () =>
+          text(`swr ${calls.bump('swr')}`, [
+            'cache-control',
+            'max-age=10, stale-while-revalidate=60',
+          ]),
+        ),
+      ]);
+      expect(await (await t.get('/swr')).text()).toBe('swr 1');
+      t.clock.advance(15_000);
+      const stale = await t.get('/swr');
+      expect(await stale.text()).toBe('swr 1');
+      expect(stale.headers.get('cache-status')).toMatch(/hit.*detail=stale-while-revalidate/);
+      const until = Date.now() + 5_000;
+      while (t.calls.of('swr') < 2 && Date.now() < until) await sleep(5);
+      expect(t.calls.of('swr')).toBe(2);
+      await sleep(20);
+      const fresh = await t.get('/swr');
+      expect(await fresh.text()).toBe('swr 2');
+      expect(fresh.headers.get('cache-status')).toMatch(/hit/);
+      expect(t.calls.of('swr')).toBe(2);
+    });
+
+    it('stale-if-error serves the stored entry when the handler throws or answers 5xx', async () => {
+      let failing: 'no' | 'throw' | '503' = 'no';
+      const t = await start((calls) => [
+        get('/sie', () => {
+          const n = calls.bump('sie');
+          if (failing === 'throw') return { throws: new Error('origin down') };
+          if (failing === '503')
+            return { status: 503, headers: [TEXT], body: { kind: 'text', text: 'unavailable' } };
+          return text(`sie ${n}`, ['cache-control', 'max-age=10, stale-if-error=60']);
+        }),
+      ]);
+      expect(await (await t.get('/sie')).text()).toBe('sie 1');
+      t.clock.advance(15_000);
+      for (const mode of ['throw', '503'] as const) {
+        failing = mode;
+        const res = await t.get('/sie');
+        expect(res.status, mode).toBe(200);
+        expect(await res.text()).toBe('sie 1');
+        expect(res.headers.get('cache-status')).toMatch(/fwd=stale/);
+      }
+      expect(t.calls.of('sie')).toBe(3);
+      t.clock.advance(120_000);
+      failing = 'throw';
+      expect((await t.get('/sie')).status).toBe(500);
+    });
+
     it('25 concurrent cold requests make one origin call', async () => {
       const t = await start((calls) => [
         get('/slow', async () => {
