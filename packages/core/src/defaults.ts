@@ -34,5 +34,6 @@ export const DEFAULTS = Object.freeze({
   tagHeaders: Object.freeze(['cache-tag', 'surrogate-key']),
   stripTagHeaders: true,
   refreshAhead: 0,
+  originTimeoutMs: 0,
   memory: Object.freeze({ maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 }),
 });

@@ -1,5 +1,10 @@
 import fresh from 'fresh';
 import { formatCacheStatus, type CacheStatusParts, type ForwardReason } from './cache-status.ts';
+import {
+  CircuitBreaker,
+  type BreakerState,
+  type CircuitBreakerOptions,
+} from './circuit-breaker.ts';
 import { monotonicNow, systemClock } from './clock.ts';
 import { DEFAULTS } from './defaults.ts';
 import { invalidOption } from './errors.ts';
@@ -66,6 +71,7 @@ export type CacheEvent =
     }
   | { readonly type: 'coalesced'; readonly policy: string | undefined }
   | { readonly type: 'invalidated'; readonly keys: number }
+  | { readonly type: 'breaker'; readonly key: string; readonly state: BreakerState }
   | {
       readonly type: 'store-error';
       readonly operation: 'get' | 'set' | 'delete' | 'clear';
@@ -120,6 +126,17 @@ export interface HttpCacheOptions {
   readonly refreshAhead?: number;
   /** Source of randomness for refresh-ahead (tests inject it). Default Math.random. */
   readonly random?: () => number;
+  /**
+   * Seconds of patience with the origin when a stale entry could be served instead (within its
+   * stale-if-error window): past it the client gets the stale entry, and the origin's late answer
+   * refreshes the cache where the adapter can finish it apart from the client. 0 waits for the
+   * origin. Default 0.
+   */
+  readonly originTimeoutMs?: number;
+  /** A circuit breaker per upstream or route (see `breakerKey`); off when absent. */
+  readonly breaker?: CircuitBreakerOptions;
+  /** The circuit a request belongs to. Default: its policy name, else one circuit for all. */
+  readonly breakerKey?: (request: CacheRequest, policy: CachePolicy) => string;
   /** Read-time purge checks (tags, versions, soft purges). */
   readonly validator?: EntryValidator;
   /** Cross-instance coalescing: one origin call per cold key across a fleet. */
@@ -172,6 +189,7 @@ interface Settings extends PolicySettings, KeySettings {
   readonly tagHeaders: readonly string[];
   readonly stripTagHeaders: boolean;
   readonly refreshAhead: number;
+  readonly originTimeoutMs: number;
 }
 
 /** Everything about one request the engine works out once. */
@@ -258,6 +276,7 @@ export class HttpCache {
   #clearedAt = 0;
   readonly #unsubscribe: (() => void) | undefined;
   readonly #random: () => number;
+  readonly #breaker: CircuitBreaker | undefined;
   #stats = { hits: 0, misses: 0, stores: 0, bypasses: 0 };
 
   constructor(options: HttpCacheOptions = {}) {
@@ -266,6 +285,12 @@ export class HttpCache {
     this.#options = options;
     this.clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
+    this.#breaker =
+      options.breaker === undefined
+        ? undefined
+        : new CircuitBreaker(options.breaker, (key, state) =>
+            this.#emit({ type: 'breaker', key, state }),
+          );
     this.store = options.store ?? createMemoryStore({ clock: this.clock });
     const namespace = options.namespace ?? DEFAULTS.namespace;
     if (typeof namespace !== 'string' || !/^[\w.-]{1,64}$/.test(namespace)) {
@@ -315,6 +340,12 @@ export class HttpCache {
       tagHeaders: stringList('tagHeaders', options.tagHeaders, DEFAULTS.tagHeaders),
       stripTagHeaders: options.stripTagHeaders ?? DEFAULTS.stripTagHeaders,
       refreshAhead: fraction('refreshAhead', options.refreshAhead, DEFAULTS.refreshAhead),
+      originTimeoutMs: positiveNumber(
+        'originTimeoutMs',
+        options.originTimeoutMs,
+        DEFAULTS.originTimeoutMs,
+        true,
+      ),
     };
     if (typeof this.#settings.generateEtag !== 'boolean')
       throw invalidOption('etag', options.etag, 'true or false');
@@ -1046,82 +1077,186 @@ export class HttpCache {
 
     this.#stats.misses++;
     this.#emit({ type: 'miss', policy: ctx.policy.name, reason });
-    let outcome: OriginOutcome;
-    try {
-      outcome = await origin({ requestHeaders: { remove, set }, head });
-    } catch (error) {
-      outcome = { status: 500, headers: [], body: undefined, complete: false, error };
-    }
-    const now = this.clock.now();
 
-    if (plan === undefined) {
-      // The origin failed before it responded.
-      if (flight !== undefined) flight.storable = false;
-      if (stale !== undefined && canServeStaleOnError(stale, now)) {
-        this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
-        return this.#serveStale(ctx, stale, 'origin-error');
-      }
-      return { type: 'rethrow', error: outcome.error ?? new Error('origin produced no response') };
-    }
-
-    switch (plan.kind) {
-      case 'stale-if-error':
+    const breaker = this.#breaker;
+    const breakerKey = breaker === undefined ? '' : this.#breakerKeyFor(ctx);
+    if (breaker !== undefined) {
+      const gate = breaker.gate(breakerKey, requestTime);
+      if (!gate.allow) {
         if (flight !== undefined) flight.storable = false;
-        this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
-        return this.#serveStale(ctx, stale!, 'stale-if-error');
-      case 'revalidated': {
-        const updated = this.#refreshed(stale!, outcome.headers, requestTime, now, lookup);
-        this.#emit({ type: 'revalidated', policy: ctx.policy.name, status: 304 });
-        if (updated !== undefined && !this.#invalidatedSince(ctx.sharedKey, startSequence)) {
-          await this.#put(ctx, updated.key, updated, now, lookup);
+        // The seed's circuit breaker + cache: serve what we hold while the origin is down,
+        // unless RFC 9111 §4.2.4 forbids serving it stale; otherwise fail fast.
+        if (stale !== undefined && !stale.flags.mustRevalidate && !stale.flags.noCache) {
+          return this.#serveStale(ctx, stale, 'circuit-open');
         }
-        const entry = updated ?? stale!;
-        const age = Math.floor(entry.initialAge + Math.max(0, now - entry.storedAt) / 1000);
-        const cacheStatus = formatCacheStatus(cacheStatusName, {
-          fwd: reason,
-          fwdStatus: 304,
-          stored: updated !== undefined,
-          ttl: Math.floor((entry.staleAt - now) / 1000),
-        });
-        return { type: 'send', response: this.#planFromEntry(ctx, entry, age, cacheStatus) };
+        return this.#serviceUnavailable(gate.retryAfterMs);
       }
-      case 'origin':
-      case 'not-modified-from-origin': {
-        const { verdict } = plan;
-        let stored: CacheEntry | undefined;
-        if (!verdict.storable) {
-          if (flight !== undefined) flight.storable = false;
-          this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: verdict.reason });
-        } else if (!outcome.complete || outcome.body === undefined || outcome.error !== undefined) {
-          if (flight !== undefined) flight.storable = false;
-          this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: 'incomplete' });
-        } else if (
-          this.#invalidatedSince(ctx.sharedKey, startSequence) ||
-          (ctx.privateKey !== undefined && this.#invalidatedSince(ctx.privateKey, startSequence))
-        ) {
-          if (flight !== undefined) flight.storable = false;
-          this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: 'invalidated' });
-        } else {
-          stored = await this.#storeResponse(ctx, verdict, outcome, requestTime, now, lookup);
-          if (stored === undefined && flight !== undefined) flight.storable = false;
-        }
-        if (plan.kind === 'not-modified-from-origin') {
-          const headers = outcome.headers.filter(([name]) => NOT_MODIFIED_FIELDS.has(name));
-          if (firstHeader(headers, 'etag') === undefined && stored !== undefined) {
-            const etag = firstHeader(stored.headers, 'etag');
-            if (etag !== undefined) headers.push(['etag', etag]);
-          }
-          headers.push([
-            'cache-status',
-            formatCacheStatus(cacheStatusName, { fwd: reason, stored: stored !== undefined }),
-          ]);
-          return { type: 'send', response: { status: 304, headers, body: undefined } };
-        }
-        return { type: 'done' };
-      }
-      default:
-        return plan satisfies never;
     }
+
+    let abandoned = false;
+    let headSeen!: () => void;
+    const headCalled = new Promise<void>((resolve) => (headSeen = resolve));
+    const guardedHead = (
+      status: number,
+      headers: HeaderList,
+      body: Uint8Array | undefined,
+    ): HeadAction => {
+      headSeen();
+      const action = head(status, headers, body);
+      // The client was already answered from the stale entry: keep the origin's answer for the
+      // cache only.
+      if (abandoned && action.type === 'stream') {
+        return { type: 'withhold', capture: action.capture, maxBytes: action.maxBytes };
+      }
+      return action;
+    };
+    const originDone: Promise<OriginOutcome> = origin({
+      requestHeaders: { remove, set },
+      head: guardedHead,
+    }).catch((error: unknown) => ({
+      status: 500,
+      headers: [],
+      body: undefined,
+      complete: false,
+      error,
+    }));
+
+    const finish = async (outcome: OriginOutcome): Promise<HandleResult> => {
+      if (breaker !== undefined) {
+        const failed =
+          plan === undefined ||
+          plan.kind === 'stale-if-error' ||
+          (plan.kind === 'origin' && isServerError(outcome.status));
+        breaker.record(breakerKey, !failed, this.clock.now());
+      }
+      const now = this.clock.now();
+
+      if (plan === undefined) {
+        // The origin failed before it responded.
+        if (flight !== undefined) flight.storable = false;
+        if (stale !== undefined && canServeStaleOnError(stale, now)) {
+          this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
+          return this.#serveStale(ctx, stale, 'origin-error');
+        }
+        return {
+          type: 'rethrow',
+          error: outcome.error ?? new Error('origin produced no response'),
+        };
+      }
+
+      switch (plan.kind) {
+        case 'stale-if-error':
+          if (flight !== undefined) flight.storable = false;
+          this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
+          return this.#serveStale(ctx, stale!, 'stale-if-error');
+        case 'revalidated': {
+          const updated = this.#refreshed(stale!, outcome.headers, requestTime, now, lookup);
+          this.#emit({ type: 'revalidated', policy: ctx.policy.name, status: 304 });
+          if (updated !== undefined && !this.#invalidatedSince(ctx.sharedKey, startSequence)) {
+            await this.#put(ctx, updated.key, updated, now, lookup);
+          }
+          const entry = updated ?? stale!;
+          const age = Math.floor(entry.initialAge + Math.max(0, now - entry.storedAt) / 1000);
+          const cacheStatus = formatCacheStatus(cacheStatusName, {
+            fwd: reason,
+            fwdStatus: 304,
+            stored: updated !== undefined,
+            ttl: Math.floor((entry.staleAt - now) / 1000),
+          });
+          return { type: 'send', response: this.#planFromEntry(ctx, entry, age, cacheStatus) };
+        }
+        case 'origin':
+        case 'not-modified-from-origin': {
+          const { verdict } = plan;
+          let stored: CacheEntry | undefined;
+          if (!verdict.storable) {
+            if (flight !== undefined) flight.storable = false;
+            this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: verdict.reason });
+          } else if (
+            !outcome.complete ||
+            outcome.body === undefined ||
+            outcome.error !== undefined
+          ) {
+            if (flight !== undefined) flight.storable = false;
+            this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: 'incomplete' });
+          } else if (
+            this.#invalidatedSince(ctx.sharedKey, startSequence) ||
+            (ctx.privateKey !== undefined && this.#invalidatedSince(ctx.privateKey, startSequence))
+          ) {
+            if (flight !== undefined) flight.storable = false;
+            this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: 'invalidated' });
+          } else {
+            stored = await this.#storeResponse(ctx, verdict, outcome, requestTime, now, lookup);
+            if (stored === undefined && flight !== undefined) flight.storable = false;
+          }
+          if (plan.kind === 'not-modified-from-origin') {
+            const headers = outcome.headers.filter(([name]) => NOT_MODIFIED_FIELDS.has(name));
+            if (firstHeader(headers, 'etag') === undefined && stored !== undefined) {
+              const etag = firstHeader(stored.headers, 'etag');
+              if (etag !== undefined) headers.push(['etag', etag]);
+            }
+            headers.push([
+              'cache-status',
+              formatCacheStatus(cacheStatusName, { fwd: reason, stored: stored !== undefined }),
+            ]);
+            return { type: 'send', response: { status: 304, headers, body: undefined } };
+          }
+          return { type: 'done' };
+        }
+        default:
+          return plan satisfies never;
+      }
+    };
+
+    const timeoutMs = this.#settings.originTimeoutMs;
+    if (timeoutMs > 0 && stale !== undefined && canServeStaleOnError(stale, requestTime)) {
+      // RFC 5861 §4: an origin too slow to answer counts as an error when stale-if-error allows.
+      const answered = await settlesWithin(headCalled, timeoutMs);
+      if (!answered) {
+        abandoned = true;
+        if (flight !== undefined) flight.storable = false;
+        this.#track(originDone.then(finish));
+        this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
+        return this.#serveStale(ctx, stale, 'origin-timeout');
+      }
+    }
+    return finish(await originDone);
+  }
+
+  #breakerKeyFor(ctx: RequestContext): string {
+    const key = this.#options.breakerKey;
+    if (key === undefined) return ctx.policy.name ?? 'origin';
+    try {
+      return key(ctx.request, ctx.policy);
+    } catch {
+      return 'origin';
+    }
+  }
+
+  #serviceUnavailable(retryAfterMs: number): HandleResult {
+    return {
+      type: 'send',
+      response: {
+        status: 503,
+        headers: [
+          ['content-type', 'text/plain; charset=utf-8'],
+          ['retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000)))],
+          [
+            'cache-status',
+            formatCacheStatus(this.#settings.cacheStatusName, {
+              fwd: 'miss',
+              detail: 'circuit-open',
+            }),
+          ],
+        ],
+        body: new TextEncoder().encode('Origin unavailable (circuit open)\n'),
+      },
+    };
+  }
+
+  /** Circuit states by key, for metrics and the admin view. */
+  get circuits(): Map<string, BreakerState> {
+    return this.#breaker?.states() ?? new Map();
   }
 
   #serveStale(ctx: RequestContext, entry: CacheEntry, detail: string): HandleResult {

@@ -88,3 +88,5 @@ export type {
 } from './resilient-store.ts';
 export { createTieredStore, TieredStore } from './tiered-store.ts';
 export type { TieredStoreOptions, TierOperation } from './tiered-store.ts';
+export { CircuitBreaker } from './circuit-breaker.ts';
+export type { BreakerGate, CircuitBreakerOptions } from './circuit-breaker.ts';

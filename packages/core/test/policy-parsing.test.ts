@@ -31,6 +31,7 @@ describe('defaults', () => {
           "maxEntries": 10000,
         },
         "namespace": "default",
+        "originTimeoutMs": 0,
         "queryIgnore": [],
         "refreshAhead": 0,
         "revalidationWindow": 300,

@@ -102,6 +102,29 @@ type WriteHead = ServerResponse['writeHead'];
 type Write = ServerResponse['write'];
 type End = ServerResponse['end'];
 
+/** The response's own methods while the origin's writes are being intercepted. */
+const ORIGINALS = Symbol('gatecache.originals');
+const DETACHED = Symbol('gatecache.detached');
+type PatchedResponse = ServerResponse & {
+  [ORIGINALS]?: { writeHead: WriteHead; write: Write; end: End };
+  [DETACHED]?: boolean;
+};
+
+/**
+ * Makes the origin's further header calls harmless on a response the cache already answered:
+ * a late `res.set()` must not throw ERR_HTTP_HEADERS_SENT into the app.
+ */
+function detach(res: PatchedResponse): void {
+  res[DETACHED] = true;
+  res.setHeader = function setHeader(this: ServerResponse) {
+    return this;
+  } as ServerResponse['setHeader'];
+  res.appendHeader = function appendHeader(this: ServerResponse) {
+    return this;
+  } as ServerResponse['appendHeader'];
+  res.removeHeader = function removeHeader() {} as ServerResponse['removeHeader'];
+}
+
 /**
  * Runs the origin (`run` calls the next middleware) while intercepting the ServerResponse: the
  * head is held until the first write so the engine can decide, then the body streams to the
@@ -133,9 +156,17 @@ export function runNodeOrigin(
     let settled = false;
 
     const restore = (): void => {
+      // Answered apart from the origin: its writes stay swallowed for good.
+      if ((res as PatchedResponse)[DETACHED] === true) return;
       res.writeHead = originalWriteHead;
       res.write = originalWrite;
       res.end = originalEnd;
+      delete (res as PatchedResponse)[ORIGINALS];
+    };
+    (res as PatchedResponse)[ORIGINALS] = {
+      writeHead: originalWriteHead,
+      write: originalWrite,
+      end: originalEnd,
     };
     const settle = (complete: boolean, error?: unknown): void => {
       if (settled) return;
@@ -295,7 +326,17 @@ export function writePlan(res: ServerResponse, plan: SendPlan, before?: HeaderSn
   // setHeader with arrays keeps duplicate lines; writeHead(status, array) would not merge them
   // with fields earlier middleware set.
   setHeaderList(res, plan.headers);
-  res.writeHead(plan.status);
-  if (plan.body === undefined) res.end();
-  else res.end(plan.body);
+  // While the origin still runs (the engine answered from a stale entry because it was slow),
+  // write past the interception, which now swallows the origin's writes.
+  const own = (res as PatchedResponse)[ORIGINALS];
+  if (own === undefined) {
+    res.writeHead(plan.status);
+    if (plan.body === undefined) res.end();
+    else res.end(plan.body);
+    return;
+  }
+  own.writeHead.call(res, plan.status);
+  if (plan.body === undefined) own.end.call(res, undefined, 'utf8', undefined);
+  else own.end.call(res, plan.body, 'utf8', undefined);
+  detach(res as PatchedResponse);
 }
