@@ -35,7 +35,7 @@ export function backgroundFor(req: Request): BackgroundRunner {
 }
 
 function runInBackground(req: Request, call: OriginCall): Promise<OriginOutcome> {
-  return runThroughApp(req.app as unknown as NodeHandler, req.originalUrl, req.headers, call);
+  return runThroughApp(req.app, req.originalUrl, req.headers, call);
 }
 
 /**

@@ -118,11 +118,11 @@ function detach(res: PatchedResponse): void {
   res[DETACHED] = true;
   res.setHeader = function setHeader(this: ServerResponse) {
     return this;
-  } as ServerResponse['setHeader'];
+  };
   res.appendHeader = function appendHeader(this: ServerResponse) {
     return this;
-  } as ServerResponse['appendHeader'];
-  res.removeHeader = function removeHeader() {} as ServerResponse['removeHeader'];
+  };
+  res.removeHeader = function removeHeader() {};
 }
 
 /**
@@ -338,5 +338,5 @@ export function writePlan(res: ServerResponse, plan: SendPlan, before?: HeaderSn
   own.writeHead.call(res, plan.status);
   if (plan.body === undefined) own.end.call(res, undefined, 'utf8', undefined);
   else own.end.call(res, plan.body, 'utf8', undefined);
-  detach(res as PatchedResponse);
+  detach(res);
 }
