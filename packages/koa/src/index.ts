@@ -1,3 +1,5 @@
 export { httpCache } from './http-cache.ts';
 export type { KoaCacheMiddleware, KoaCacheOptions } from './http-cache.ts';
 export { purgeEndpoint } from './purge.ts';
+export { koaAdmin, koaMetrics } from './admin.ts';
+export type { KoaAdminOptions, KoaMetricsOptions } from './admin.ts';

@@ -72,3 +72,5 @@ export {
   presentedToken,
   tokenVerifier,
 } from './token.ts';
+export { createMetricsEndpoint } from './metrics-endpoint.ts';
+export type { MetricsEndpoint, MetricsEndpointOptions } from './metrics-endpoint.ts';
