@@ -80,6 +80,8 @@ describe('tag purges (epochs)', () => {
     expect((await get(cache, '/api/users/42', tagged)).hit).toBe(true);
     clock.advance(1);
     expect(await invalidation.invalidateTags(['user:42'])).toBe(1);
+    // A fetch in the purge's own millisecond counts as before it: time moves on first.
+    clock.advance(1);
     expect((await get(cache, '/api/users/42', tagged)).hit).toBe(false);
     expect((await get(cache, '/api/users/42/orders', tagged)).hit).toBe(false);
     expect((await get(cache, '/api/users/7', other)).hit).toBe(true);
@@ -111,10 +113,13 @@ describe('tag purges (epochs)', () => {
     const { invalidation, clock } = setup();
     const fetchedAt = clock.now();
     clock.advance(100);
+    const purgedAt = clock.now();
     void invalidation.invalidateTags(['t']);
     clock.advance(100);
     const entry = makeEntry('k', { tags: ['t'], fetchedAt, storedAt: clock.now() });
     expect(invalidation.check(entry, clock.now())).toBe('invalid');
+    // Same millisecond as the purge: treated as before it.
+    expect(invalidation.check({ ...entry, fetchedAt: purgedAt }, clock.now())).toBe('invalid');
     expect(invalidation.check({ ...entry, fetchedAt: clock.now() }, clock.now())).toBe('valid');
   });
 
@@ -166,6 +171,7 @@ describe('versions', () => {
     const version = await invalidation.bumpVersion('user:42');
     expect(version).toBe(clock.now());
     expect(invalidation.versionOf('user:42')).toBe(version);
+    clock.advance(1);
     expect((await get(cache, '/users/42', profile)).hit).toBe(false);
     expect((await get(cache, '/users/42', profile)).hit).toBe(true);
   });
@@ -183,6 +189,7 @@ describe('soft purges', () => {
     await get(cache, '/catalog', good);
     clock.advance(1);
     await invalidation.invalidateTags(['catalog'], { soft: true });
+    clock.advance(1);
     expect(
       invalidation.check(makeEntry('k', { tags: ['catalog'], fetchedAt: 0 }), clock.now()),
     ).toBe('stale');
@@ -236,7 +243,7 @@ describe('persisted epochs', () => {
     await first.invalidateAll();
     const second = createInvalidation({ clock, epochStore, reloadIntervalMs: 0 });
     const entry = makeEntry('k', { tags: ['c'], fetchedAt: clock.now() - 1 });
-    const fresh = { ...entry, fetchedAt: clock.now() };
+    const fresh = { ...entry, fetchedAt: clock.now() + 1 };
     expect(second.check(entry, clock.now())).toBe('valid');
     await second.start();
     expect(second.check(entry, clock.now())).toBe('invalid');

@@ -113,7 +113,7 @@ const down: Origin = async (call) => {
   return Promise.resolve({ status: 503, headers: [], body: undefined, complete: true });
 };
 
-async function fetchBody(cache: HttpCache, url: string, org: Origin): Promise<string | 'origin'> {
+async function fetchBody(cache: HttpCache, url: string, org: Origin): Promise<string> {
   const result = await cache.handle(
     { method: 'GET', url, host: 'api.example.com', headers: {} },
     org,

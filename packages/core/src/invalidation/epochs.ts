@@ -28,7 +28,9 @@ interface PatternEpoch {
  * A purge records one number per tag, whatever the number of entries carrying it; a read compares
  * the entry's `fetchedAt` with the epochs of its tags. Comparing with the time the fetch *began*
  * (not when it was stored) is what makes a purge that lands during a fetch win: the body fetched
- * before the purge is older than the epoch, so it never becomes reachable.
+ * before the purge is older than the epoch, so it never becomes reachable. A fetch that began in
+ * the same millisecond as the purge counts as before it: at worst one extra miss, never a
+ * pre-purge body.
  */
 export class EpochTable implements EntryValidator {
   readonly #hard = new Map<string, number>();
@@ -40,8 +42,8 @@ export class EpochTable implements EntryValidator {
   /** The hit path: no I/O, no allocation, a Map lookup per tag of the entry. */
   check(entry: CacheEntry, _now: number): EntryValidity {
     const fetchedAt = entry.fetchedAt;
-    if (this.#allHard > fetchedAt) return 'invalid';
-    let stale = this.#allSoft > fetchedAt;
+    if (this.#allHard >= fetchedAt) return 'invalid';
+    let stale = this.#allSoft >= fetchedAt;
     const tags = entry.tags;
     const count = tags.length;
     if (count === 0) return stale ? 'stale' : 'valid';
@@ -49,18 +51,18 @@ export class EpochTable implements EntryValidator {
       for (let i = 0; i < count; i++) {
         const tag = tags[i]!;
         const hard = this.#hard.get(tag);
-        if (hard !== undefined && hard > fetchedAt) return 'invalid';
+        if (hard !== undefined && hard >= fetchedAt) return 'invalid';
         if (!stale) {
           const soft = this.#soft.get(tag);
-          if (soft !== undefined && soft > fetchedAt) stale = true;
+          if (soft !== undefined && soft >= fetchedAt) stale = true;
         }
       }
     }
     const patterns = this.#patterns;
     for (let p = 0; p < patterns.length; p++) {
       const pattern = patterns[p]!;
-      const hard = pattern.hard > fetchedAt;
-      if (!hard && (stale || !(pattern.soft > fetchedAt))) continue;
+      const hard = pattern.hard >= fetchedAt;
+      if (!hard && (stale || !(pattern.soft >= fetchedAt))) continue;
       for (let i = 0; i < count; i++) {
         if (!pattern.regex.test(tags[i]!)) continue;
         if (hard) return 'invalid';
