@@ -208,14 +208,13 @@ interface RequestContext {
   readonly conditional: Readonly<Record<string, string>> | undefined;
 }
 
-type Lookup =
+type Lookup = (
   | { readonly found: true; readonly entry: CacheEntry; readonly key: string }
-  | {
-      readonly found: false;
-      readonly reason: 'uri-miss' | 'vary-miss';
-      /** Vary records seen at the shared and private keys, reused when storing a variant. */
-      readonly varyRecords: ReadonlyMap<string, VaryRecord>;
-    };
+  | { readonly found: false; readonly reason: 'uri-miss' | 'vary-miss' }
+) & {
+  /** Vary records seen at the shared and private keys, reused when storing a variant. */
+  readonly varyRecords: ReadonlyMap<string, VaryRecord>;
+};
 
 interface Flight {
   readonly done: Promise<void>;
@@ -532,7 +531,7 @@ export class HttpCache {
         if (Object.keys(record.vary).length !== 0) continue;
         const entry = this.#validate(record);
         if (entry === undefined) continue;
-        return { found: true, entry, key: primary };
+        return { found: true, entry, key: primary, varyRecords };
       }
       varyRecords.set(primary, record);
       const values = selectingValues(ctx.request.headers, record.fields);
@@ -544,7 +543,7 @@ export class HttpCache {
         record.fields.every((f) => variant.vary[f] === values[f])
       ) {
         const entry = this.#validate(variant);
-        if (entry !== undefined) return { found: true, entry, key };
+        if (entry !== undefined) return { found: true, entry, key, varyRecords };
       }
       reason = 'vary-miss';
     }
@@ -1150,7 +1149,7 @@ export class HttpCache {
           this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
           return this.#serveStale(ctx, stale!, 'stale-if-error');
         case 'revalidated': {
-          const updated = this.#refreshed(stale!, outcome.headers, requestTime, now, lookup);
+          const updated = this.#refreshed(ctx, stale!, outcome.headers, requestTime, now);
           this.#emit({ type: 'revalidated', policy: ctx.policy.name, status: 304 });
           if (updated !== undefined && !this.#invalidatedSince(ctx.sharedKey, startSequence)) {
             await this.#put(ctx, updated.key, updated, now, lookup);
@@ -1265,11 +1264,11 @@ export class HttpCache {
 
   /** RFC 9111 §4.3.4: a 304 updates the stored header fields and restarts freshness. */
   #refreshed(
+    ctx: RequestContext,
     entry: CacheEntry,
     notModifiedHeaders: HeaderList,
     requestTime: number,
     now: number,
-    _lookup: Lookup,
   ): CacheEntry | undefined {
     const updates = withoutHopByHop(notModifiedHeaders).filter(
       ([name]) => !NOT_UPDATED_BY_304.has(name),
@@ -1289,7 +1288,7 @@ export class HttpCache {
         requestHeaders: {},
         responseHeaders: headers,
         hasPartition: true,
-        policy: {},
+        policy: ctx.policy,
       },
       now,
       this.#settings,
@@ -1360,7 +1359,7 @@ export class HttpCache {
     const vary = selectingValues(ctx.request.headers, varyFields);
     let key = primary;
     if (varyFields.length > 0) {
-      const existing = lookup.found ? undefined : lookup.varyRecords.get(primary);
+      const existing = lookup.varyRecords.get(primary);
       const record: VaryRecord =
         existing !== undefined && existing.fields.join() === varyFields.join()
           ? { ...existing, deleteAt: Math.max(existing.deleteAt, deleteAt) }
