@@ -70,10 +70,12 @@ export function httpGet(
   port: number,
   path: string = PRODUCTS_PATH,
   timeoutMs = 10_000,
+  hostHeader?: string,
 ): Promise<SimpleResponse> {
+  const headers = hostHeader === undefined ? {} : { host: hostHeader };
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method: 'GET', agent: false, timeout: timeoutMs },
+      { host: '127.0.0.1', port, path, method: 'GET', agent: false, timeout: timeoutMs, headers },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

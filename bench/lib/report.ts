@@ -3,7 +3,7 @@
  * markers, so running one mode leaves the others' last results in place.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PINNING } from './pinning.ts';
 
@@ -24,11 +24,15 @@ export function markdownTable(
   );
 }
 
+// Read when the run starts: it says whether other work shared the machine while the bench ran.
+const LOAD_AT_START = loadavg()[0];
+
 export function machineDescription(): string {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown cpu';
   const gib = (totalmem() / 1024 ** 3).toFixed(0);
   const pinning = PINNING ? 'servers pinned to core 1, load generator to core 0' : 'no CPU pinning';
-  return `${cpu}, ${cpus().length} cores, ${gib} GiB, Node ${process.version}, ${process.platform}; ${pinning}`;
+  const load = LOAD_AT_START?.toFixed(1) ?? '?';
+  return `${cpu}, ${cpus().length} cores, ${gib} GiB, Node ${process.version}, ${process.platform}; ${pinning}; load average ${load} at start`;
 }
 
 export function today(): string {

@@ -72,7 +72,7 @@ export async function memory(): Promise<void> {
   for (const testCase of CASES) {
     const started = await startServer(testCase.server, {
       exposeGc: true,
-      env: { BENCH_ORIGIN_DELAY_MS: '0', BENCH_DISTINCT_BODIES: '1' },
+      env: { BENCH_ORIGIN_DELAY_MS: '0', BENCH_DISTINCT_BODIES: '1', BENCH_MAX_AGE: '3600' },
     });
     if (!started.ok) {
       rows.push([

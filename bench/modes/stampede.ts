@@ -41,6 +41,18 @@ const CASES: readonly Case[] = [
     servers: [1, 2, 3].map(() => ({ file: 'express-gatecache.ts', variant: 'shared' })),
     goal: 1,
   },
+  {
+    name: 'gatecache: Express + Koa + Hono sharing Redis',
+    servers: ['express', 'koa', 'hono'].map((framework) => ({
+      file: `${framework}-gatecache.ts`,
+      variant: 'shared',
+    })),
+    goal: 1,
+  },
+  {
+    name: 'gatecache: 3 Express engines, Redis store without leases',
+    servers: [1, 2, 3].map(() => ({ file: 'express-gatecache.ts', variant: 'l2' })),
+  },
   { name: 'apicache (memory)', servers: [{ file: 'express-apicache.ts', variant: 'memory' }] },
   { name: 'apicache (Redis)', servers: [{ file: 'express-apicache.ts', variant: 'redis' }] },
   { name: 'koa-cash (lru-cache)', servers: [{ file: 'koa-cash.ts', variant: 'lru' }] },
@@ -55,7 +67,10 @@ async function trial(servers: readonly RunningServer[], path: string): Promise<T
   await Promise.all(servers.map((server) => server.resetOriginCalls()));
   const responses = await Promise.all(
     Array.from({ length: CONCURRENCY }, (_, index) =>
-      httpGet(servers[index % servers.length]!.port, path, 30_000).catch(() => undefined),
+      // One Host for all, as behind a load balancer: engines on different ports then share keys.
+      httpGet(servers[index % servers.length]!.port, path, 30_000, 'api.bench.test').catch(
+        () => undefined,
+      ),
     ),
   );
   const ok = responses.filter(

@@ -5,7 +5,7 @@
 import { importOptional } from '../lib/optional-import.ts';
 import { machineDescription, saveSection, today } from '../lib/report.ts';
 
-const CANDIDATES = ['invalidateTags', 'purgeTags'];
+const CANDIDATES = ['createInvalidation', 'invalidateTags', 'purgeTags'];
 
 export async function tagPurge(): Promise<void> {
   const found: string[] = [];

@@ -10,6 +10,7 @@ import { isMessage, type RunnerMessage, type ServerMessage } from '../lib/protoc
 export {
   BODY,
   CONTENT_TYPE,
+  MAX_AGE_SECONDS,
   ORIGIN_CACHE_CONTROL,
   PRODUCTS_PATH,
   productsBody,

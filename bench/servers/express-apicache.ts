@@ -12,6 +12,7 @@ import {
   CONTENT_TYPE,
   DISTINCT_BODIES,
   HOST,
+  MAX_AGE_SECONDS,
   onExit,
   ORIGIN_CACHE_CONTROL,
   originWork,
@@ -65,7 +66,7 @@ const cache = apicache.newInstance(options) as typeof apicache;
 const app = express();
 app.get(
   PRODUCTS_PATH,
-  cache.middleware('60 seconds') as express.RequestHandler,
+  cache.middleware(`${MAX_AGE_SECONDS} seconds`) as express.RequestHandler,
   async (req, res) => {
     await originWork();
     res

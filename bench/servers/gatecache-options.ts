@@ -2,13 +2,14 @@
  * The gatecache options of each bench variant, shared by the three adapter servers so that the
  * frameworks are measured with the same cache configuration.
  *
- * - `l1`: defaults (the memory tier); the origin's `Cache-Control: public, max-age=60` makes it storable.
+ * - `l1`: defaults (the memory tier); the origin's `Cache-Control: public, max-age=…` makes it storable.
  * - `l2`: a Redis store alone (no L1), so every hit is a Redis round trip.
  * - `fill`: a memory store large enough for the memory mode's 100,000 entries.
- * - `shared`: a Redis store, for several engines in separate processes sharing one Redis.
+ * - `shared`: a Redis store and Redis leases, for several engines in separate processes sharing one
+ *   Redis (a fleet): one origin call per cold key across all of them.
  */
 import { importOptional } from '../lib/optional-import.ts';
-import { redisUrl, unavailable } from './common.ts';
+import { MAX_AGE_SECONDS, redisUrl, unavailable } from './common.ts';
 
 export const GATECACHE_VARIANTS = ['l1', 'l2', 'fill', 'shared'] as const;
 export type GatecacheVariant = (typeof GATECACHE_VARIANTS)[number];
@@ -18,7 +19,7 @@ type Factory = (options: Record<string, unknown>) => unknown;
 export async function gatecacheOptions(
   variant: GatecacheVariant,
 ): Promise<Record<string, unknown>> {
-  const ttl = 60;
+  const ttl = MAX_AGE_SECONDS;
   switch (variant) {
     case 'l1':
       return { ttl };
@@ -33,12 +34,25 @@ export async function gatecacheOptions(
       });
       return { ttl, store };
     }
-    case 'l2':
-    case 'shared': {
+    case 'l2': {
       const redis = await importOptional('@gatecache/redis', ['createRedisStore']);
       if (!redis.ok) unavailable(redis.reason);
       const createRedisStore = redis.module.createRedisStore as Factory;
       return { ttl, store: createRedisStore({ url: redisUrl() }) };
+    }
+    case 'shared': {
+      const redis = await importOptional('@gatecache/redis', [
+        'createRedisStore',
+        'createRedisLeases',
+      ]);
+      if (!redis.ok) unavailable(redis.reason);
+      const createRedisStore = redis.module.createRedisStore as Factory;
+      const createRedisLeases = redis.module.createRedisLeases as Factory;
+      return {
+        ttl,
+        store: createRedisStore({ url: redisUrl() }),
+        leases: createRedisLeases({ url: redisUrl() }),
+      };
     }
   }
 }

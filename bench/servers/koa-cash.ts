@@ -10,17 +10,18 @@ import {
   CONTENT_TYPE,
   DISTINCT_BODIES,
   HOST,
+  MAX_AGE_SECONDS,
   ORIGIN_CACHE_CONTROL,
   originWork,
   PRODUCTS_PATH,
   productsBody,
 } from './common.ts';
 
-const lru = new LRUCache<string, object>({ max: 200_000, ttl: 60_000 });
+const lru = new LRUCache<string, object>({ max: 200_000, ttl: MAX_AGE_SECONDS * 1000 });
 const app = new Koa();
 app.use(
   koaCash({
-    maxAge: 60_000,
+    maxAge: MAX_AGE_SECONDS * 1000,
     get: (key) => Promise.resolve(lru.get(key)),
     set: (key, value) => {
       lru.set(key, value);
