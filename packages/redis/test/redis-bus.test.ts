@@ -1,7 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { InvalidationMessage } from '@gatecache/core';
-import { startRedisServer, type RedisServer } from '../../../test/support/redis-server.ts';
+import {
+  freePort,
+  startRedisServer,
+  type RedisServer,
+} from '../../../test/support/redis-server.ts';
 import { createRedisBus, type RedisBus } from '../src/index.ts';
 
 let server: RedisServer;
@@ -208,6 +212,27 @@ describe('redis invalidation bus reset', () => {
     } finally {
       await Promise.all(buses.splice(0).map((bus) => bus.close()));
       await own.dispose();
+    }
+  });
+
+  it('fires onReset when it first subscribes after starting while Redis was down', async () => {
+    const port = await freePort();
+    const bus = createRedisBus({ url: `redis://127.0.0.1:${port}`, channel: 'gc1:late' });
+    buses.push(bus);
+    let resets = 0;
+    bus.subscribe(
+      () => {},
+      () => resets++,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const late = await startRedisServer({ port });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (resets === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(resets).toBe(1);
+    } finally {
+      await Promise.all(buses.splice(0).map((b) => b.close()));
+      await late.dispose();
     }
   });
 });
