@@ -208,13 +208,21 @@ export function createAdminHandler(options: AdminOptions): AdminHandler {
     return json(200, result);
   }
 
-  async function purge(body: string | undefined): Promise<AdminResponse> {
+  async function purge(
+    body: string | undefined,
+    requestHost: string | undefined,
+  ): Promise<AdminResponse> {
     if (!allowPurge)
       return problem(403, '[gatecache] purging through the admin endpoint is turned off');
     if (body !== undefined && body.length > maxBodyBytes)
       return problem(413, '[gatecache] request body too large');
-    const spec = parsePurgeBody(body);
-    if (typeof spec === 'string') return problem(400, spec);
+    const parsed = parsePurgeBody(body);
+    if (typeof parsed === 'string') return problem(400, parsed);
+    // Path-only URLs name this gateway's own host unless the body says otherwise.
+    const spec: AdminPurgeSpec =
+      parsed.host === undefined && requestHost !== undefined
+        ? { ...parsed, host: requestHost }
+        : parsed;
     if (options.invalidation !== undefined) {
       const counts = await options.invalidation.invalidate(spec);
       return json(200, { purged: counts });
@@ -291,7 +299,11 @@ export function createAdminHandler(options: AdminOptions): AdminHandler {
       if (path === '/purge') {
         if (method !== 'POST')
           return problem(405, '[gatecache] use POST for /purge', { allow: 'POST' });
-        const response = await purge(request.body);
+        const hostHeader = request.headers['host'];
+        const response = await purge(
+          request.body,
+          typeof hostHeader === 'string' ? hostHeader : undefined,
+        );
         if (response.status === 200) {
           safeLog(
             logger,
