@@ -36,6 +36,7 @@ import type {
   InvalidationMessage,
   EntryValidator,
   LeaseManager,
+  MaybePromise,
   StoreHints,
   StoredRecord,
   VaryRecord,
@@ -137,6 +138,15 @@ export interface HttpCacheOptions {
   readonly breaker?: CircuitBreakerOptions;
   /** The circuit a request belongs to. Default: its policy name, else one circuit for all. */
   readonly breakerKey?: (request: CacheRequest, policy: CachePolicy) => string;
+  /**
+   * Called after a non-error response to an unsafe method (after the URL was invalidated), so
+   * rules can purge more: `PUT /api/users/:id` → tag `user:{id}`.
+   */
+  readonly onUnsafeSuccess?: (
+    request: CacheRequest,
+    status: number,
+    headers: HeaderList,
+  ) => MaybePromise<void>;
   /** Read-time purge checks (tags, versions, soft purges). */
   readonly validator?: EntryValidator;
   /** Cross-instance coalescing: one origin call per cold key across a fleet. */
@@ -266,6 +276,8 @@ function stringList(
 export class HttpCache {
   readonly store: CacheStore;
   readonly clock: Clock;
+  /** The key namespace (pattern purges match keys under it). */
+  readonly namespace: string;
   readonly #settings: Settings;
   readonly #options: HttpCacheOptions;
   readonly #flights = new Map<string, Flight>();
@@ -292,6 +304,7 @@ export class HttpCache {
           );
     this.store = options.store ?? createMemoryStore({ clock: this.clock });
     const namespace = options.namespace ?? DEFAULTS.namespace;
+    this.namespace = namespace;
     if (typeof namespace !== 'string' || !/^[\w.-]{1,64}$/.test(namespace)) {
       throw invalidOption('namespace', namespace, '1 to 64 letters, digits, ".", "_" or "-"');
     }
@@ -434,6 +447,14 @@ export class HttpCache {
    */
   async invalidateUrl(url: string, host?: string, partition?: string): Promise<void> {
     const keys = this.#keysForUrl(url, host, partition);
+    await this.#invalidateKeys(keys, true);
+  }
+
+  /**
+   * Drops these store keys here and on every instance sharing the bus; a fetch already in flight
+   * for one of them will not store its (older) body.
+   */
+  async invalidateKeys(keys: readonly string[]): Promise<void> {
     await this.#invalidateKeys(keys, true);
   }
 
@@ -740,6 +761,13 @@ export class HttpCache {
       outcome.status < 400
     ) {
       await this.#invalidateAfterUnsafe(request, outcome.headers);
+      if (this.#options.onUnsafeSuccess !== undefined) {
+        try {
+          await this.#options.onUnsafeSuccess(request, outcome.status, outcome.headers);
+        } catch (error) {
+          this.#emit({ type: 'store-error', operation: 'delete', error });
+        }
+      }
     }
     if (outcome.error !== undefined && outcome.headers.length === 0)
       return { type: 'rethrow', error: outcome.error };

@@ -75,7 +75,7 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
     let originStarted = false;
     cache
       .handle(
-        cacheRequestFromNode(req, { partition }),
+        cacheRequestFromNode(req, { partition, url: req.originalUrl }),
         (call) => {
           originStarted = true;
           return runNodeOrigin(req, res, call, before, () => next());

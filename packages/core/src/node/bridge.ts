@@ -9,6 +9,8 @@ import type { CacheRequest, HeaderList } from '../types.ts';
 
 export interface NodeRequestOptions {
   readonly partition?: string | undefined;
+  /** The full request target when the framework rewrites `req.url` (Express `originalUrl`). */
+  readonly url?: string | undefined;
 }
 
 /** The engine's view of a Node request. */
@@ -18,7 +20,7 @@ export function cacheRequestFromNode(
 ): CacheRequest {
   return {
     method: req.method ?? 'GET',
-    url: req.url ?? '/',
+    url: options.url ?? req.url ?? '/',
     host: req.headers.host,
     headers: req.headers,
     partition: options.partition,
