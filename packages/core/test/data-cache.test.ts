@@ -26,8 +26,9 @@ function localLeases(): LeaseManager & { granted: number } {
       if (held.has(key)) return Promise.resolve(undefined);
       held.add(key);
       leases.granted++;
-      return Promise.resolve(async () => {
+      return Promise.resolve(() => {
         held.delete(key);
+        return Promise.resolve();
       });
     },
   };

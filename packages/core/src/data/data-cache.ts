@@ -681,10 +681,7 @@ export function cached(
   if (!(cache instanceof DataCache) && typeof cache !== 'function') {
     throw invalidOption('cache', cache, 'a DataCache or a function of the instance returning one');
   }
-  return cachedWith(
-    cache instanceof DataCache ? () => cache : (cache as (self: unknown) => DataCache),
-    options,
-  );
+  return cachedWith(cache instanceof DataCache ? () => cache : cache, options);
 }
 
 function cachedWith(resolve: (self: unknown) => DataCache, options: CachedOptions) {

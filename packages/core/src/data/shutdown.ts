@@ -89,7 +89,8 @@ export function createShutdown(options: ShutdownOptions): () => Promise<Shutdown
     };
     if (options.warmer !== undefined)
       await step('warmer', async () => void (await options.warmer!.stop()));
-    if (options.sizing !== undefined) await step('sizing', async () => void options.sizing!.stop());
+    if (options.sizing !== undefined)
+      await step('sizing', () => Promise.resolve(void options.sizing!.stop()));
     const caches = list(options.cache);
     if (caches.length > 0) {
       await step('drain', async () => {

@@ -149,13 +149,23 @@ export function parseCron(expression: string, options: CronOptions = {}): CronSc
       // Jumps by month, day, hour or minute; five years of misses means no date ever matches.
       for (let i = 0; i < 100_000; i++) {
         if (!months.values.has(get.month(d))) {
-          if (utc) (d.setUTCMonth(d.getUTCMonth() + 1, 1), d.setUTCHours(0, 0, 0, 0));
-          else (d.setMonth(d.getMonth() + 1, 1), d.setHours(0, 0, 0, 0));
+          if (utc) {
+            d.setUTCMonth(d.getUTCMonth() + 1, 1);
+            d.setUTCHours(0, 0, 0, 0);
+          } else {
+            d.setMonth(d.getMonth() + 1, 1);
+            d.setHours(0, 0, 0, 0);
+          }
           continue;
         }
         if (!dayMatches(d)) {
-          if (utc) (d.setUTCDate(d.getUTCDate() + 1), d.setUTCHours(0, 0, 0, 0));
-          else (d.setDate(d.getDate() + 1), d.setHours(0, 0, 0, 0));
+          if (utc) {
+            d.setUTCDate(d.getUTCDate() + 1);
+            d.setUTCHours(0, 0, 0, 0);
+          } else {
+            d.setDate(d.getDate() + 1);
+            d.setHours(0, 0, 0, 0);
+          }
           continue;
         }
         if (!hours.values.has(get.hour(d))) {

@@ -178,6 +178,11 @@ export class Warmer {
     return this.#running;
   }
 
+  /** Resolves when no run is going (the current one, if any, has finished). */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
   /** Warms now (unless `warmOnStart: false`) and on the schedule until `stop()`. */
   start(): void {
     if (this.#options.enabled === false || this.#started) return;
