@@ -90,3 +90,10 @@ export { createTieredStore, TieredStore } from './tiered-store.ts';
 export type { TieredStoreOptions, TierOperation } from './tiered-store.ts';
 export { CircuitBreaker } from './circuit-breaker.ts';
 export type { BreakerGate, CircuitBreakerOptions } from './circuit-breaker.ts';
+export {
+  BACKGROUND_FIELD,
+  NOT_COPIED_TO_BACKGROUND,
+  registerBackgroundCall,
+  takeBackgroundCall,
+} from './background-calls.ts';
+export type { PendingBackgroundCall } from './background-calls.ts';

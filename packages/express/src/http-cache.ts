@@ -9,10 +9,11 @@ import {
   cacheRequestFromNode,
   runNodeOrigin,
   snapshotHeaders,
+  takeNodeBackgroundCall,
   writePlan,
 } from '@gatecache/core/node';
 import type { NextFunction, Request, Response } from 'express';
-import { backgroundFor, takeBackgroundCall } from './background.ts';
+import { backgroundFor } from './background.ts';
 
 export interface ExpressCacheOptions extends HttpCacheOptions {
   /** An engine to share between middlewares (app-level and per-route, or several routers). */
@@ -54,7 +55,7 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
       next();
       return;
     }
-    const backgroundCall = takeBackgroundCall(req.headers);
+    const backgroundCall = takeNodeBackgroundCall(req.headers);
     if (backgroundCall !== undefined) {
       // The engine's own background request: the app is the origin for the waiting call.
       marked[HANDLED] = true;

@@ -1,6 +1,6 @@
 export { httpCache } from './http-cache.ts';
 export type { ExpressCacheMiddleware, ExpressCacheOptions } from './http-cache.ts';
-export { runThroughApp } from './background.ts';
+export { runThroughNodeApp as runThroughApp } from '@gatecache/core/node';
 export { purgeEndpoint } from './purge.ts';
 export { adminRouter, mountAdmin, sendAdminResponse } from './admin.ts';
 export type { ExpressAdminOptions, MountAdminOptions } from './admin.ts';

@@ -1,33 +1,7 @@
-import type { BackgroundRunner, OriginCall, OriginOutcome } from '@gatecache/core';
-import { injectRequest, type NodeHandler } from '@gatecache/core/node';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { BackgroundRunner } from '@gatecache/core';
+import { runThroughNodeApp, type NodeHandler } from '@gatecache/core/node';
 import type Koa from 'koa';
 import type { Context } from 'koa';
-
-/**
- * Background requests (stale-while-revalidate, refresh-ahead) re-enter the Koa app through an
- * injected request with no socket. This field carries an unguessable id so the cache middleware
- * knows the request is its own and runs the app as the origin for the waiting call.
- */
-const BACKGROUND_FIELD = 'x-gatecache-background';
-
-interface PendingCall {
-  readonly call: OriginCall;
-  readonly resolve: (outcome: OriginOutcome) => void;
-}
-
-const pending = new Map<string, PendingCall>();
-const prefix = globalThis.crypto.randomUUID();
-let sequence = 0;
-
-/** Fields never copied into a background request. */
-const NOT_COPIED = new Set([
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'expect',
-  'upgrade',
-]);
 
 /** One request handler per app, made on first use (`callback()` composes the middleware). */
 const handlers = new WeakMap<Koa, NodeHandler>();
@@ -45,47 +19,5 @@ function handlerOf(app: Koa): NodeHandler {
 export function backgroundFor(ctx: Context): BackgroundRunner {
   const { app, originalUrl } = ctx;
   const source = ctx.req.headers;
-  return { run: (call) => runThroughApp(handlerOf(app), originalUrl, source, call) };
-}
-
-function runThroughApp(
-  handler: NodeHandler,
-  url: string,
-  requestHeaders: IncomingHttpHeaders,
-  call: OriginCall,
-): Promise<OriginOutcome> {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(requestHeaders)) {
-    if (value !== undefined && !NOT_COPIED.has(name)) headers[name] = value;
-  }
-  return new Promise<OriginOutcome>((resolve) => {
-    const id = `${prefix}.${++sequence}`;
-    pending.set(id, { call, resolve });
-    const finish = (): void => {
-      const waiting = pending.get(id);
-      if (waiting === undefined) return;
-      // The app answered without passing through the cache middleware.
-      pending.delete(id);
-      waiting.resolve({ status: 500, headers: [], body: undefined, complete: false });
-    };
-    void injectRequest(handler, {
-      method: 'GET',
-      url,
-      headers: { ...headers, [BACKGROUND_FIELD]: id },
-    }).then(finish);
-  });
-}
-
-/**
- * If the request is one of this process's background requests, removes the marker field and
- * returns the call waiting for it; a marker nobody is waiting for is removed and ignored.
- */
-export function takeBackgroundCall(headers: IncomingHttpHeaders): PendingCall | undefined {
-  const id = headers[BACKGROUND_FIELD];
-  if (id === undefined) return undefined;
-  delete headers[BACKGROUND_FIELD];
-  if (typeof id !== 'string') return undefined;
-  const waiting = pending.get(id);
-  if (waiting !== undefined) pending.delete(id);
-  return waiting;
+  return { run: (call) => runThroughNodeApp(handlerOf(app), originalUrl, source, call) };
 }

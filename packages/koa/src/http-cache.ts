@@ -11,10 +11,11 @@ import {
   cacheRequestFromNode,
   runNodeOrigin,
   snapshotHeaders,
+  takeNodeBackgroundCall,
   writePlan,
 } from '@gatecache/core/node';
 import type { Context, Next } from 'koa';
-import { backgroundFor, takeBackgroundCall } from './background.ts';
+import { backgroundFor } from './background.ts';
 
 export interface KoaCacheOptions extends HttpCacheOptions {
   /** An engine to share between middlewares (app-level and per-route, or several routers). */
@@ -79,7 +80,7 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
     }
     marked[HANDLED] = true;
     const { req, res } = ctx;
-    const backgroundCall = takeBackgroundCall(req.headers);
+    const backgroundCall = takeNodeBackgroundCall(req.headers);
     if (backgroundCall !== undefined) {
       // The engine's own background request: the app is the origin for the waiting call.
       let downstream: Promise<void> = Promise.resolve();

@@ -8,3 +8,4 @@ export {
 export type { NodeRequestOptions } from './bridge.ts';
 export { injectRequest } from './inject.ts';
 export type { InjectedRequest, NodeHandler } from './inject.ts';
+export { runThroughNodeApp, takeNodeBackgroundCall } from './background.ts';
