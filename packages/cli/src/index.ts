@@ -1,0 +1,10 @@
+export { main, USAGE } from './main.ts';
+export type { CliIo } from './main.ts';
+export { parseAccessLog, parseClfLine, parseJsonLine } from './access-log.ts';
+export type { AccessRecord, LogFormat, ParsedLog } from './access-log.ts';
+export { simulate } from './simulate.ts';
+export type { SimulateOptions, SimulationReport } from './simulate.ts';
+export { explain } from './explain.ts';
+export type { ExplainInput, Explanation } from './explain.ts';
+export { bigKeys, groupOf } from './bigkeys.ts';
+export type { BigKey, BigKeysOptions, BigKeysReport } from './bigkeys.ts';
