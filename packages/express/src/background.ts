@@ -1,5 +1,5 @@
 import type { BackgroundRunner } from '@gatecache/core';
-import { runThroughNodeApp, type NodeHandler } from '@gatecache/core/node';
+import { runThroughNodeApp } from '@gatecache/core/node';
 import type { Request } from 'express';
 
 /** A runner that replays `req` (as a GET) through its Express app with no client attached. */
@@ -7,6 +7,6 @@ export function backgroundFor(req: Request): BackgroundRunner {
   // Cheap to create on every request: the copy of the request is made only when a task runs.
   return {
     run: (call) =>
-      runThroughNodeApp(req.app as unknown as NodeHandler, req.originalUrl, req.headers, call),
+      runThroughNodeApp(req.app, req.originalUrl, req.headers, call),
   };
 }
