@@ -95,9 +95,12 @@ export function renderDashboard(options: DashboardOptions): string {
       var w = max > 0 ? Math.max(2, (item.value / max) * 440) : 2;
       el('rect', { x: 150, y: 10 + i * h + 2, width: w, height: Math.max(4, h - 4), fill: color }, svg);
       var text = el('text', { x: 146, y: 10 + i * h + h / 2 + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#1f2933' }, svg);
-      text.textContent = label(item).slice(0, 28);
+      var full = label(item);
+      text.textContent = full.length > 24 ? full.slice(0, 23) + '…' : full;
     });
   }
+  // Keys without version, namespace and host: the path is what a reader looks for.
+  function shortKey(key) { return key.replace(/^gc\\d+:[^:]*:[^\\/ ]*/, ''); }
   function pct(x) { return x === null || x === undefined ? '–' : (x * 100).toFixed(1) + '%'; }
   function push(list, v) { list.push(v); if (list.length > MAX_POINTS) list.shift(); }
   function render(s) {
@@ -113,14 +116,14 @@ export function renderDashboard(options: DashboardOptions): string {
     document.getElementById('evictions-value').textContent = s.evictions ? s.evictions.perSecond.toFixed(2) + '/s, ' + s.evictions.total + ' total' : '–';
     var routes = (s.routes || []).slice(0, 8).map(function (r) { return { name: r.route, value: r.hitRatio || 0 }; });
     bars(document.getElementById('chart-routes'), routes, 1, '#059669', function (r) { return r.name + ' ' + pct(r.value); });
-    var keys = (s.topKeys || []).slice(0, 8).map(function (k) { return { name: k.key.replace(/^gc1:[^:]*:/, ''), value: k.requests }; });
+    var keys = (s.topKeys || []).slice(0, 8).map(function (k) { return { name: shortKey(k.key), value: k.requests }; });
     var kmax = keys.reduce(function (m, k) { return Math.max(m, k.value); }, 0);
     bars(document.getElementById('chart-keys'), keys, kmax, '#2563eb', function (k) { return k.name; });
     var body = document.querySelector('#largest tbody');
     while (body.firstChild) body.removeChild(body.firstChild);
     (s.largestEntries || []).forEach(function (e) {
       var row = document.createElement('tr');
-      [e.key.replace(/^gc1:[^:]*:/, ''), e.layer, e.sizeBytes, e.ttlSeconds].forEach(function (v, i) {
+      [shortKey(e.key), e.layer, e.sizeBytes, e.ttlSeconds].forEach(function (v, i) {
         var td = document.createElement('td'); td.textContent = String(v); if (i > 1) td.className = 'num'; row.appendChild(td);
       });
       body.appendChild(row);
