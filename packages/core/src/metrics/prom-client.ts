@@ -3,6 +3,7 @@
  * the application's own metrics (and `collectDefaultMetrics`). prom-client reads a metric through
  * `get()`; gatecache's families answer it without prom-client being imported here.
  */
+import { GatecacheError } from '../errors.ts';
 import type { MetricFamily } from './instruments.ts';
 
 /** The part of prom-client's `Registry` gatecache uses. */
@@ -43,6 +44,14 @@ export function registerFamilies(registry: PromRegistry, families: readonly Metr
         }),
       reset: () => undefined,
     };
-    registry.registerMetric(metric as never);
+    try {
+      registry.registerMetric(metric as never);
+    } catch (error) {
+      throw new GatecacheError(
+        'ERR_INVALID_OPTION',
+        `[gatecache] metric "${family.name}" is already in this registry: give each cache its own "prefix" (or registry)`,
+        { cause: error },
+      );
+    }
   }
 }
