@@ -1,3 +1,5 @@
+import { UNKEYED_HEADERS } from './defences.ts';
+
 /** Every default of the engine, in one place (a test pins them). */
 export const DEFAULTS = Object.freeze({
   namespace: 'default',
@@ -35,5 +37,9 @@ export const DEFAULTS = Object.freeze({
   stripTagHeaders: true,
   refreshAhead: 0,
   originTimeoutMs: 0,
+  unkeyedHeaders: UNKEYED_HEADERS,
+  deceptionDefence: true,
+  maxUrlLength: 8192,
+  maxRequestHeaderBytes: 32 * 1024,
   memory: Object.freeze({ maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 }),
 });

@@ -7,10 +7,23 @@ import {
 } from './circuit-breaker.ts';
 import { monotonicNow, systemClock } from './clock.ts';
 import { DEFAULTS } from './defaults.ts';
+import {
+  contentTypeContradictsPath,
+  findUnkeyedHeader,
+  hasRequestBody,
+  hasUnsafeHeader,
+  requestHeaderBytes,
+} from './defences.ts';
 import { invalidOption } from './errors.ts';
 import { digest, generateETag } from './hash.ts';
 import { firstHeader, requestHeader, withoutHopByHop } from './headers.ts';
-import { buildPrimaryKey, selectingValues, variantKey, type KeySettings } from './key.ts';
+import {
+  buildPrimaryKey,
+  selectingValues,
+  stripIgnoredQuery,
+  variantKey,
+  type KeySettings,
+} from './key.ts';
 import { createMemoryStore } from './memory-store.ts';
 import type { HandleResult, HeadAction, Origin, OriginOutcome, SendPlan } from './origin.ts';
 import {
@@ -147,6 +160,23 @@ export interface HttpCacheOptions {
     status: number,
     headers: HeaderList,
   ) => MaybePromise<void>;
+  /**
+   * The tenant of a request (`X-Tenant-ID`, a host, a function of the request): its entries live
+   * in a namespace of their own, keyed by a one-way hash, so tenants never share or purge each
+   * other's entries.
+   */
+  readonly tenant?: (request: CacheRequest) => string | undefined;
+  /**
+   * Request fields that bypass the cache unless a rule keys on them (poisoning defence).
+   * Default `UNKEYED_HEADERS`; an empty list turns the defence off.
+   */
+  readonly unkeyedHeaders?: readonly string[];
+  /** Store only responses whose Content-Type agrees with the path's extension. Default true. */
+  readonly deceptionDefence?: boolean;
+  /** Longer request targets bypass the cache. Default 8192. */
+  readonly maxUrlLength?: number;
+  /** Requests with larger header sections bypass the cache. Default 32 KiB. */
+  readonly maxRequestHeaderBytes?: number;
   /** Read-time purge checks (tags, versions, soft purges). */
   readonly validator?: EntryValidator;
   /** Cross-instance coalescing: one origin call per cold key across a fleet. */
@@ -200,6 +230,10 @@ interface Settings extends PolicySettings, KeySettings {
   readonly stripTagHeaders: boolean;
   readonly refreshAhead: number;
   readonly originTimeoutMs: number;
+  readonly unkeyedHeaders: readonly string[];
+  readonly deceptionDefence: boolean;
+  readonly maxUrlLength: number;
+  readonly maxRequestHeaderBytes: number;
 }
 
 /** Everything about one request the engine works out once. */
@@ -313,7 +347,7 @@ export class HttpCache {
     if (typeof cacheStatusName !== 'string' || !/^[a-zA-Z][\w.-]*$/.test(cacheStatusName)) {
       throw invalidOption('cacheStatusName', cacheStatusName, 'a token such as "gatecache"');
     }
-    for (const fn of ['policy', 'partition', 'onEvent'] as const) {
+    for (const fn of ['policy', 'partition', 'onEvent', 'tenant', 'onUnsafeSuccess'] as const) {
       if (options[fn] !== undefined && typeof options[fn] !== 'function') {
         throw invalidOption(fn, options[fn], 'a function');
       }
@@ -352,6 +386,14 @@ export class HttpCache {
       tagHeaders: stringList('tagHeaders', options.tagHeaders, DEFAULTS.tagHeaders),
       stripTagHeaders: options.stripTagHeaders ?? DEFAULTS.stripTagHeaders,
       refreshAhead: fraction('refreshAhead', options.refreshAhead, DEFAULTS.refreshAhead),
+      unkeyedHeaders: stringList('unkeyedHeaders', options.unkeyedHeaders, DEFAULTS.unkeyedHeaders),
+      deceptionDefence: options.deceptionDefence ?? DEFAULTS.deceptionDefence,
+      maxUrlLength: positiveNumber('maxUrlLength', options.maxUrlLength, DEFAULTS.maxUrlLength),
+      maxRequestHeaderBytes: positiveNumber(
+        'maxRequestHeaderBytes',
+        options.maxRequestHeaderBytes,
+        DEFAULTS.maxRequestHeaderBytes,
+      ),
       originTimeoutMs: positiveNumber(
         'originTimeoutMs',
         options.originTimeoutMs,
@@ -396,6 +438,9 @@ export class HttpCache {
     if (policy.cache === false || policy.classification === 'sensitive') {
       return this.#passThrough(request, origin, 'bypass', 'policy', false, policy);
     }
+    const bypass = this.#requestBypass(request, policy);
+    if (bypass !== undefined)
+      return this.#passThrough(request, origin, 'bypass', bypass, false, policy);
     // No range support: a range request goes to the origin as it is (RFC 9111 §3.3 not implemented).
     if (request.headers['range'] !== undefined)
       return this.#passThrough(request, origin, 'bypass', 'range', false, policy);
@@ -473,6 +518,33 @@ export class HttpCache {
     await this.store.close?.();
   }
 
+  /** The policy the engine would apply to this request (options, matching rule, overrides). */
+  policyFor(request: CacheRequest, overrides?: CachePolicy): CachePolicy {
+    return this.#resolvePolicy(request, overrides);
+  }
+
+  /** Why a request must not use the cache at all (size limits, poisoning), or undefined. */
+  #requestBypass(request: CacheRequest, policy: CachePolicy): string | undefined {
+    const settings = this.#settings;
+    if (request.url.length > settings.maxUrlLength) return 'url-too-long';
+    if (requestHeaderBytes(request.headers) > settings.maxRequestHeaderBytes)
+      return 'headers-too-large';
+    if (hasRequestBody(request.headers)) return 'request-body';
+    if (policy.poisoningDefence !== false && settings.unkeyedHeaders.length > 0) {
+      const keyed = policy.varyHeaders;
+      if (findUnkeyedHeader(request.headers, settings.unkeyedHeaders, keyed) !== undefined) {
+        return 'unkeyed-header';
+      }
+    }
+    return undefined;
+  }
+
+  #tenantHash(request: CacheRequest): string | undefined {
+    const tenant = this.#options.tenant?.(request);
+    if (tenant === undefined || tenant === '') return undefined;
+    return digest(`${this.#settings.namespace}\ntenant\n${tenant}`).slice(0, 16);
+  }
+
   /** Engine options, then the matching rule, then per-route overrides: the most specific wins. */
   #resolvePolicy(request: CacheRequest, overrides: CachePolicy | undefined): CachePolicy {
     const rule = this.#options.policy?.(request);
@@ -493,6 +565,7 @@ export class HttpCache {
       host: request.host,
       queryIgnore: policy.queryIgnore,
       queryAllow: policy.queryAllow,
+      tenantHash: this.#tenantHash(request),
     };
     const sharedKey = buildPrimaryKey({ ...parts, partitionHash: undefined }, this.#settings);
     const privateKey =
@@ -514,12 +587,24 @@ export class HttpCache {
     };
   }
 
-  #keysForUrl(url: string, host: string | undefined, partition: string | undefined): string[] {
-    const keys = [buildPrimaryKey({ url, host, partitionHash: undefined }, this.#settings)];
+  #keysForUrl(
+    url: string,
+    host: string | undefined,
+    partition: string | undefined,
+    tenantHash?: string,
+  ): string[] {
+    const keys = [
+      buildPrimaryKey({ url, host, partitionHash: undefined, tenantHash }, this.#settings),
+    ];
     if (partition !== undefined && partition !== '') {
       keys.push(
         buildPrimaryKey(
-          { url, host, partitionHash: digest(`${this.#settings.namespace}\n${partition}`) },
+          {
+            url,
+            host,
+            partitionHash: digest(`${this.#settings.namespace}\n${partition}`),
+            tenantHash,
+          },
           this.#settings,
         ),
       );
@@ -777,12 +862,15 @@ export class HttpCache {
   /** RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target and its Location. */
   async #invalidateAfterUnsafe(request: CacheRequest, headers: HeaderList): Promise<void> {
     const partition = request.partition ?? this.#options.partition?.(request);
-    const keys = this.#keysForUrl(request.url, request.host, partition);
+    const tenantHash = this.#tenantHash(request);
+    const keys = this.#keysForUrl(request.url, request.host, partition, tenantHash);
     for (const field of ['location', 'content-location']) {
       const value = firstHeader(headers, field);
       if (value === undefined) continue;
       const target = this.#sameOriginTarget(value, request);
-      if (target !== undefined) keys.push(...this.#keysForUrl(target, request.host, partition));
+      if (target !== undefined) {
+        keys.push(...this.#keysForUrl(target, request.host, partition, tenantHash));
+      }
     }
     await this.#invalidateKeys(keys, true);
   }
@@ -1065,7 +1153,14 @@ export class HttpCache {
       const tooLarge = completeBody !== undefined && completeBody.byteLength > maxBytes;
       const declaredLength = Number(firstHeader(headers, 'content-length') ?? NaN);
       const declaredTooLarge = Number.isFinite(declaredLength) && declaredLength > maxBytes;
-      const storable = verdict.storable && !tooLarge && !declaredTooLarge;
+      const deceptive =
+        verdict.storable &&
+        this.#settings.deceptionDefence &&
+        ctx.policy.deceptionDefence !== false &&
+        contentTypeContradictsPath(ctx.request.url, headers);
+      const unsafeHeader = verdict.storable && hasUnsafeHeader(headers);
+      const storable =
+        verdict.storable && !tooLarge && !declaredTooLarge && !deceptive && !unsafeHeader;
       const final = this.#clientHeaders(headers);
       let etag: string | undefined;
       if (
@@ -1079,7 +1174,14 @@ export class HttpCache {
         final.push(['etag', etag]);
       }
       this.#applyDownstream(ctx.policy, final);
-      const detail = verdict.storable ? (storable ? undefined : 'too-large') : verdict.reason;
+      const rejected: NotStoredReason | undefined = deceptive
+        ? 'deception'
+        : unsafeHeader
+          ? 'unsafe-header'
+          : tooLarge || declaredTooLarge
+            ? 'too-large'
+            : undefined;
+      const detail = verdict.storable ? (storable ? undefined : rejected) : verdict.reason;
       final.push([
         'cache-status',
         formatCacheStatus(cacheStatusName, {
@@ -1092,7 +1194,10 @@ export class HttpCache {
       ]);
       const finalVerdict = storable
         ? verdict
-        : ({ storable: false, reason: verdict.storable ? 'too-large' : verdict.reason } as const);
+        : ({
+            storable: false,
+            reason: verdict.storable ? (rejected ?? 'too-large') : verdict.reason,
+          } as const);
       // Answer the client's own condition from the complete body (RFC 9110 §13.2.1).
       if (completeBody !== undefined && status === 200 && this.#matchesConditional(ctx, final)) {
         plan = { kind: 'not-modified-from-origin', verdict: finalVerdict };
@@ -1137,7 +1242,16 @@ export class HttpCache {
       }
       return action;
     };
+    // Query parameters left out of the key are left out of what the origin sees too, so a
+    // response can never depend on an input the key ignores (poisoning).
+    const originUrl = stripIgnoredQuery(
+      ctx.request.url,
+      this.#settings.queryIgnore,
+      ctx.policy.queryIgnore,
+      ctx.policy.queryAllow,
+    );
     const originDone: Promise<OriginOutcome> = origin({
+      ...(originUrl === ctx.request.url ? {} : { url: originUrl }),
       requestHeaders: { remove, set },
       head: guardedHead,
     }).catch((error: unknown) => ({

@@ -7,7 +7,9 @@ export type GatecacheErrorCode =
   | 'ERR_CIRCUIT_OPEN'
   | 'ERR_CORRUPT_ENTRY'
   | 'ERR_UNAUTHORIZED'
-  | 'ERR_BAD_REQUEST';
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_QUEUE_FULL'
+  | 'ERR_QUEUE_CLOSED';
 
 /** The one error family of gatecache. Messages start with `[gatecache]` and say what to change. */
 export class GatecacheError extends Error {

@@ -97,3 +97,11 @@ export {
   takeBackgroundCall,
 } from './background-calls.ts';
 export type { PendingBackgroundCall } from './background-calls.ts';
+export {
+  UNKEYED_HEADERS,
+  contentTypeContradictsPath,
+  findUnkeyedHeader,
+  hasRequestBody,
+  hasUnsafeHeader,
+} from './defences.ts';
+export { stripIgnoredQuery } from './key.ts';

@@ -23,6 +23,8 @@ export interface KeyParts {
   readonly host: string | undefined;
   /** Hashed partition, or undefined for the shared space. */
   readonly partitionHash: string | undefined;
+  /** Hashed tenant: its entries live in a namespace of their own. */
+  readonly tenantHash?: string | undefined;
   readonly queryIgnore?: readonly string[] | undefined;
   readonly queryAllow?: readonly string[] | undefined;
 }
@@ -81,9 +83,14 @@ export function normalizeTarget(
 export function buildPrimaryKey(parts: KeyParts, settings: KeySettings): string {
   const target = normalizeTarget(parts.url, settings, parts.queryIgnore, parts.queryAllow);
   const host = settings.includeHost ? (parts.host ?? '').toLowerCase() : '';
+  const space =
+    parts.tenantHash === undefined
+      ? settings.namespace
+      : `${settings.namespace}~${parts.tenantHash}`;
   // A space never appears in a request target, so it separates the key's parts unambiguously.
   // eslint-disable-next-line no-control-regex -- control characters are what is escaped
-  let key = `${KEY_VERSION}:${settings.namespace}:${host}${target.replace(/[\x00-\x20]/g, encodeURIComponent)}`;
+  const safeTarget = target.replace(/[\x00-\x20]/g, encodeURIComponent);
+  let key = `${KEY_VERSION}:${space}:${host}${safeTarget}`;
   if (parts.partitionHash !== undefined) key += ` p=${parts.partitionHash}`;
   return limitKey(key);
 }
@@ -133,4 +140,45 @@ export function variantKey(
   }
   const suffix = secret || text.length > 120 ? digest(text) : text;
   return limitKey(`${primaryKey} v=${epoch}${suffix}`);
+}
+
+/**
+ * The request target without the query parameters the key leaves out (ignored ones, or all but
+ * the allowed ones), so the origin never sees an input the key ignores. Returns `url` itself when
+ * nothing is removed.
+ */
+export function stripIgnoredQuery(
+  url: string,
+  ignore: readonly string[],
+  ruleIgnore?: readonly string[],
+  allow?: readonly string[],
+): string {
+  const q = url.indexOf('?');
+  if (q === -1 || (ignore.length === 0 && ruleIgnore === undefined && allow === undefined))
+    return url;
+  const kept: string[] = [];
+  let removed = false;
+  for (const pair of url.slice(q + 1).split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    const rawName = eq === -1 ? pair : pair.slice(0, eq);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      name = rawName;
+    }
+    if (
+      (allow !== undefined && !allow.includes(name)) ||
+      matchesName(name, ignore) ||
+      (ruleIgnore !== undefined && matchesName(name, ruleIgnore))
+    ) {
+      removed = true;
+      continue;
+    }
+    kept.push(pair);
+  }
+  if (!removed) return url;
+  const path = url.slice(0, q);
+  return kept.length === 0 ? path : `${path}?${kept.join('&')}`;
 }

@@ -21,6 +21,11 @@ export interface OriginRequestHeaders {
 export interface OriginCall {
   readonly requestHeaders: OriginRequestHeaders;
   /**
+   * The request target the origin must see, when it differs from the client's: query parameters
+   * the key ignores are removed (poisoning defence). Absent: unchanged.
+   */
+  readonly url?: string;
+  /**
    * Called once, when the origin starts its response and before anything is sent to the client.
    * `completeBody` is the whole body when the adapter already has all of it (a single `end(body)`,
    * `ctx.body = buffer`, a `Response` with a buffered body), letting the engine add an ETag and

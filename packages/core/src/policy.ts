@@ -40,6 +40,8 @@ export type NotStoredReason =
   | 'content-type'
   | 'sensitive'
   | 'too-large'
+  | 'deception'
+  | 'unsafe-header'
   | 'incomplete';
 
 export type StorabilityVerdict =

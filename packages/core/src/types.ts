@@ -199,6 +199,17 @@ export interface CachePolicy {
   readonly classification?: Classification | undefined;
   /** Allow storing responses with Set-Cookie: the stored copy drops the Set-Cookie field. */
   readonly storeSetCookie?: boolean | undefined;
+  /**
+   * Cache-poisoning defence (on by default): a request carrying a header that commonly changes
+   * responses without being keyed (X-Forwarded-Host, X-Original-URL, …) bypasses the cache unless
+   * the rule keys on it. false turns it off for this rule.
+   */
+  readonly poisoningDefence?: boolean | undefined;
+  /**
+   * Cache-deception defence (on by default): a response is stored only when its Content-Type
+   * agrees with what the path's extension suggests. false turns it off for this rule.
+   */
+  readonly deceptionDefence?: boolean | undefined;
   /** Raw partition (user) resolved by the rule; the engine keys it by a one-way hash. */
   readonly partition?: string | undefined;
   /** Header fields the gateway sends downstream in place of the origin's caching fields. */

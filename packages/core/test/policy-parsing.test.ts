@@ -19,6 +19,7 @@ describe('defaults', () => {
       {
         "cacheStatusName": "gatecache",
         "coalesce": true,
+        "deceptionDefence": true,
         "etag": true,
         "heuristicFraction": 0.1,
         "heuristicMaxSeconds": 86400,
@@ -26,6 +27,8 @@ describe('defaults', () => {
         "keyHost": true,
         "leaseWaitMs": 5000,
         "maxBodyBytes": 5242880,
+        "maxRequestHeaderBytes": 32768,
+        "maxUrlLength": 8192,
         "memory": {
           "maxBytes": 67108864,
           "maxEntries": 10000,
@@ -59,6 +62,22 @@ describe('defaults', () => {
         "targetedFields": [
           "gatecache-cache-control",
           "cdn-cache-control",
+        ],
+        "unkeyedHeaders": [
+          "x-forwarded-host",
+          "x-forwarded-server",
+          "x-forwarded-scheme",
+          "x-forwarded-proto",
+          "x-forwarded-port",
+          "x-forwarded-prefix",
+          "x-original-url",
+          "x-original-host",
+          "x-rewrite-url",
+          "x-host",
+          "x-http-method-override",
+          "x-http-method",
+          "x-method-override",
+          "forwarded",
         ],
       }
     `);

@@ -69,11 +69,12 @@ function cacheRequestFromWeb(request: Request, partition: string | undefined): C
 function applyRequestHeaders(c: Context, call: OriginCall): void {
   const { remove, set } = call.requestHeaders;
   const current = c.req.raw.headers;
-  if (!remove.some((name) => current.has(name)) && set.length === 0) return;
+  const url = call.url === undefined ? undefined : new URL(call.url, c.req.raw.url).href;
+  if (!remove.some((name) => current.has(name)) && set.length === 0 && url === undefined) return;
   const headers = new Headers(current);
   for (const name of remove) headers.delete(name);
   for (const [name, value] of set) headers.set(name, value);
-  c.req.raw = new Request(c.req.raw, { headers });
+  c.req.raw = new Request(url ?? c.req.raw.url, { method: c.req.raw.method, headers });
 }
 
 function responseFromPlan(plan: SendPlan, before: HeaderSnapshot): Response {

@@ -32,6 +32,7 @@ export function applyOriginRequestHeaders(req: IncomingMessage, call: OriginCall
   const headers = req.headers as Record<string, string | string[] | undefined>;
   for (const name of call.requestHeaders.remove) delete headers[name];
   for (const [name, value] of call.requestHeaders.set) headers[name] = value;
+  if (call.url !== undefined) req.url = call.url;
 }
 
 type HeaderSnapshot = ReadonlyMap<string, string>;
