@@ -41,7 +41,7 @@ export class CircuitBreaker {
   ) {
     this.failureThreshold = wholeNumber('breaker.failureThreshold', options.failureThreshold, 5);
     this.windowMs = wholeNumber('breaker.windowMs', options.windowMs, 10_000);
-    this.cooldownMs = wholeNumber('breaker.cooldownMs', options.cooldownMs, 30_000);
+    this.cooldownMs = wholeNumber('breaker.cooldownMs', options.cooldownMs, 30_000, 0);
     this.#onChange = onChange;
   }
 

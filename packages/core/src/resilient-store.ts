@@ -2,7 +2,12 @@ import { systemClock } from './clock.ts';
 import { GatecacheError, invalidOption } from './errors.ts';
 import type { CacheStore, Clock, MaybePromise, StoreHints, StoredRecord } from './types.ts';
 
-export type BreakerState = 'closed' | 'open' | 'half-open';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker.ts';
+
+export type { BreakerState };
+
+/** The one circuit of a wrapped store. */
+const CIRCUIT = 'store';
 export type StoreOperation = 'get' | 'set' | 'delete' | 'clear' | 'scan';
 
 export interface BreakerOptions {
@@ -116,13 +121,10 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
   readonly inner: S;
   readonly scan?: (match: string, batchSize?: number) => AsyncIterable<string>;
   readonly #timeouts: Record<StoreOperation, number>;
-  readonly #breaker: Required<BreakerOptions> | undefined;
+  readonly #breaker: CircuitBreaker | undefined;
   readonly #clock: Clock;
   readonly #onError: ResilienceOptions['onError'];
   readonly #onStateChange: ResilienceOptions['onStateChange'];
-  #state: BreakerState = 'closed';
-  #failures: number[] = [];
-  #openedAt = 0;
   #stats = { calls: 0, errors: 0, timeouts: 0, shortCircuits: 0, opened: 0 };
 
   constructor(
@@ -134,10 +136,23 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
     this.inner = inner;
     this.name = inner.name;
     this.#timeouts = timeouts;
-    this.#breaker = breaker;
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError;
     this.#onStateChange = options.onStateChange;
+    let previous: BreakerState = 'closed';
+    this.#breaker =
+      breaker === undefined
+        ? undefined
+        : new CircuitBreaker(breaker, (_key, next) => {
+            if (next === 'open') this.#stats.opened++;
+            const was = previous;
+            previous = next;
+            try {
+              this.#onStateChange?.(next, was);
+            } catch {
+              // A listener's failure must not turn into a store failure.
+            }
+          });
     if (typeof inner.scan === 'function') {
       const scan = inner.scan.bind(inner);
       this.scan = (match, batchSize) => this.#scan(scan, match, batchSize);
@@ -145,8 +160,7 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
   }
 
   get state(): BreakerState {
-    // An open breaker whose cooldown has passed will let the next call probe.
-    return this.#state;
+    return this.#breaker?.state(CIRCUIT) ?? 'closed';
   }
 
   get stats(): ResilienceStats {
@@ -265,24 +279,11 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
 
   #admit(): boolean {
     if (!this.#breaker) return true;
-    switch (this.#state) {
-      case 'closed':
-        return true;
-      case 'open':
-        if (this.#clock.now() - this.#openedAt < this.#breaker.cooldownMs) return false;
-        // The first call after the cooldown is the probe; others wait for its verdict.
-        this.#transition('half-open');
-        return true;
-      case 'half-open':
-        return false;
-    }
+    return this.#breaker.gate(CIRCUIT, this.#clock.now()).allow;
   }
 
   #succeed(): void {
-    if (this.#state === 'half-open') {
-      this.#failures = [];
-      this.#transition('closed');
-    }
+    this.#breaker?.record(CIRCUIT, true, this.#clock.now());
   }
 
   #fail(operation: StoreOperation, cause: unknown, timedOut: boolean): void {
@@ -303,36 +304,7 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
           ),
       operation,
     );
-    const breaker = this.#breaker;
-    if (!breaker) return;
-    const now = this.#clock.now();
-    if (this.#state === 'half-open') {
-      this.#open(now);
-      return;
-    }
-    if (this.#state === 'open') return;
-    this.#failures.push(now);
-    const windowStart = now - breaker.windowMs;
-    while (this.#failures.length > 0 && this.#failures[0]! <= windowStart) this.#failures.shift();
-    if (this.#failures.length >= breaker.failureThreshold) this.#open(now);
-  }
-
-  #open(now: number): void {
-    this.#openedAt = now;
-    this.#failures = [];
-    this.#stats.opened++;
-    this.#transition('open');
-  }
-
-  #transition(next: BreakerState): void {
-    const previous = this.#state;
-    if (previous === next) return;
-    this.#state = next;
-    try {
-      this.#onStateChange?.(next, previous);
-    } catch {
-      // A listener's failure must not turn into a store failure.
-    }
+    this.#breaker?.record(CIRCUIT, false, this.#clock.now());
   }
 
   #report(error: GatecacheError, operation: StoreOperation): void {
