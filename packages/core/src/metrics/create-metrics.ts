@@ -473,6 +473,21 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
         ),
     ),
     new GaugeFamily(
+      n('origin_circuit_state'),
+      'Origin circuit breaker: 1 for its current state (closed, half-open, open), by circuit.',
+      ['circuit', 'state'],
+      () => {
+        const states: unknown = observed?.circuits;
+        if (!(states instanceof Map)) return [];
+        return [...(states as Map<string, string>).entries()].flatMap(([key, state]) =>
+          (['closed', 'half-open', 'open'] as const).map((s) => ({
+            labels: { circuit: circuits.value(key), state: s },
+            value: s === state ? 1 : 0,
+          })),
+        );
+      },
+    ),
+    new GaugeFamily(
       n('alert_active'),
       'Alerts currently raised (1), by name.',
       ['name', 'severity'],
