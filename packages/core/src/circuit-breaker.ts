@@ -105,9 +105,10 @@ export class CircuitBreaker {
   }
 }
 
-function wholeNumber(name: string, value: number | undefined, fallback: number): number {
+function wholeNumber(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw invalidOption(name, value, 'a whole number of 1 or more');
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw invalidOption(name, value, `a whole number of ${min} or more`);
+  }
   return value;
 }
