@@ -281,3 +281,42 @@ describe('createMetrics with the engine', () => {
     expect(logged).toHaveLength(events.length);
   });
 });
+
+describe('logging', () => {
+  it('is quiet per request, and logs store failures once a minute without keys or credentials', async () => {
+    const { createFaultyStore } = await import('@gatecache/core/testing');
+    const clock = createManualClock(Date.now());
+    const logged: Array<{ level: string; obj: object; msg: string | undefined }> = [];
+    const log =
+      (level: string) =>
+      (obj: object, msg?: string): void => {
+        logged.push({ level, obj, msg });
+      };
+    const metrics = createMetrics({
+      clock,
+      logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    });
+    const store = createFaultyStore(createMemoryStore({ clock }));
+    const cache = createHttpCache({ clock, store, ttl: 60, onEvent: metrics.onEvent });
+    metrics.observe(cache);
+    const origin = fakeOrigin(() => ({ status: 200, headers: [], body: 'private body' }));
+    await cache.handle(get('/ok'), origin);
+    await cache.handle(get('/ok'), origin);
+    expect(logged).toEqual([]);
+    store.fault = { type: 'reject' };
+    for (let i = 0; i < 5; i++) {
+      await cache.handle(
+        get(`/u/${i}?token=secret-${i}`, { authorization: 'Bearer secret' }),
+        origin,
+      );
+    }
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 'warn', obj: { event: 'gatecache.store_failure' } });
+    clock.advance(61_000);
+    await cache.handle(get('/u/9'), origin);
+    expect(logged).toHaveLength(2);
+    expect((logged[1]!.obj as { suppressed: number }).suppressed).toBeGreaterThan(0);
+    const text = JSON.stringify(logged);
+    expect(text).not.toMatch(/secret|private body|\/u\//);
+  });
+});

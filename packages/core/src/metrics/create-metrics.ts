@@ -550,7 +550,9 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
           if (trace !== undefined) trace.hit = { stale: event.stale, collapsed: event.collapsed };
           if (event.stale) {
             // The engine reports stale-if-error just before the stale hit it serves for it.
-            if (!staleIfErrorPending) inc(staleServed, { route, reason: 'max-stale' });
+            const afterStaleIfError =
+              trace !== undefined ? trace.staleIfError : staleIfErrorPending;
+            if (!afterStaleIfError) inc(staleServed, { route, reason: 'max-stale' });
           } else {
             inc(hits, { route, layer: trace?.layer ?? defaultLayer() });
           }
