@@ -321,6 +321,7 @@ export class HttpCache {
   #clearedAt = 0;
   readonly #unsubscribe: (() => void) | undefined;
   readonly #random: () => number;
+  readonly #basePolicy: CachePolicy;
   readonly #breaker: CircuitBreaker | undefined;
   #stats = { hits: 0, misses: 0, stores: 0, bypasses: 0 };
 
@@ -330,6 +331,7 @@ export class HttpCache {
     this.#options = options;
     this.clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
+    this.#basePolicy = Object.freeze({ ttl: options.ttl });
     this.#breaker =
       options.breaker === undefined
         ? undefined
@@ -421,6 +423,20 @@ export class HttpCache {
     overrides?: CachePolicy,
     background?: BackgroundRunner,
   ): Promise<HandleResult> {
+    return this.serve(request, origin, overrides, background);
+  }
+
+  /**
+   * `handle`, answering synchronously when it can: a fresh hit from a synchronous store (the
+   * memory tier) returns the plan at once, with no promise on the way, so adapters can write it
+   * in the same tick. Anything else returns a promise. Never throws or rejects.
+   */
+  serve(
+    request: CacheRequest,
+    origin: Origin,
+    overrides?: CachePolicy,
+    background?: BackgroundRunner,
+  ): HandleResult | Promise<HandleResult> {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') {
       // RFC 9111 §4.4: unsafe methods invalidate; other methods just pass through.
@@ -429,30 +445,45 @@ export class HttpCache {
       return this.#passThrough(request, origin, 'method', undefined, unsafe);
     }
     let policy: CachePolicy;
+    let ctx: RequestContext;
     try {
       policy = this.#resolvePolicy(request, overrides);
+      if (policy.cache === false || policy.classification === 'sensitive') {
+        return this.#passThrough(request, origin, 'bypass', 'policy', false, policy);
+      }
+      const bypass = this.#requestBypass(request, policy);
+      if (bypass !== undefined) {
+        return this.#passThrough(request, origin, 'bypass', bypass, false, policy);
+      }
+      // No range support: a range request goes to the origin as it is (RFC 9111 §3.3).
+      if (request.headers['range'] !== undefined) {
+        return this.#passThrough(request, origin, 'bypass', 'range', false, policy);
+      }
+      const directives = this.#settings.ignoreRequestCacheControl
+        ? NO_REQUEST_DIRECTIVES
+        : parseRequestDirectives(request.headers);
+      // RFC 9111 §5.2.1.5: no-store in the request: nothing of this exchange is stored.
+      if (directives.noStore) {
+        return this.#passThrough(request, origin, 'request', 'no-store', false, policy);
+      }
+      ctx = this.#context(request, policy, directives);
     } catch (error) {
       this.#emit({ type: 'store-error', operation: 'get', error });
       return this.#passThrough(request, origin, 'bypass', 'policy-error', false);
     }
-    if (policy.cache === false || policy.classification === 'sensitive') {
-      return this.#passThrough(request, origin, 'bypass', 'policy', false, policy);
-    }
-    const bypass = this.#requestBypass(request, policy);
-    if (bypass !== undefined)
-      return this.#passThrough(request, origin, 'bypass', bypass, false, policy);
-    // No range support: a range request goes to the origin as it is (RFC 9111 §3.3 not implemented).
-    if (request.headers['range'] !== undefined)
-      return this.#passThrough(request, origin, 'bypass', 'range', false, policy);
-    const directives = this.#settings.ignoreRequestCacheControl
-      ? NO_REQUEST_DIRECTIVES
-      : parseRequestDirectives(request.headers);
-    // RFC 9111 §5.2.1.5: no-store in the request: nothing of this exchange is stored.
-    if (directives.noStore)
-      return this.#passThrough(request, origin, 'request', 'no-store', false, policy);
+    const lookup = this.#lookup(ctx);
+    if (isThenable(lookup))
+      return lookup.then((found) => this.#decide(ctx, found, origin, background));
+    return this.#decide(ctx, lookup, origin, background);
+  }
 
-    const ctx = this.#context(request, policy, directives);
-    const lookup = await this.#lookup(ctx);
+  #decide(
+    ctx: RequestContext,
+    lookup: Lookup,
+    origin: Origin,
+    background: BackgroundRunner | undefined,
+  ): HandleResult | Promise<HandleResult> {
+    const directives = ctx.directives;
     if (lookup.found) {
       const { entry } = lookup;
       const now = this.clock.now();
@@ -462,7 +493,7 @@ export class HttpCache {
           if (background !== undefined && this.#shouldRefreshAhead(entry, now)) {
             this.#refreshInBackground(ctx, background, lookup);
           }
-          return this.#serve(ctx, entry, { hit: true }, false);
+          return this.#serve(ctx, entry, HIT, false);
         case 'stale-accepted':
           return this.#serve(ctx, entry, { hit: true, detail: 'max-stale' }, false);
         case 'stale-while-revalidate':
@@ -548,7 +579,8 @@ export class HttpCache {
   /** Engine options, then the matching rule, then per-route overrides: the most specific wins. */
   #resolvePolicy(request: CacheRequest, overrides: CachePolicy | undefined): CachePolicy {
     const rule = this.#options.policy?.(request);
-    let policy: CachePolicy = { ttl: this.#options.ttl };
+    if (rule === undefined && overrides === undefined) return this.#basePolicy;
+    let policy: CachePolicy = this.#basePolicy;
     if (rule !== undefined) policy = mergePolicy(policy, rule);
     if (overrides !== undefined) policy = mergePolicy(policy, overrides);
     return policy;
@@ -612,48 +644,87 @@ export class HttpCache {
     return keys;
   }
 
-  async #get(key: string, hints: StoreHints | undefined): Promise<StoredRecord | undefined> {
+  /** Reads a record, synchronously when the store answers synchronously. Never throws. */
+  #get(
+    key: string,
+    hints: StoreHints | undefined,
+  ): StoredRecord | undefined | Promise<StoredRecord | undefined> {
+    let result: MaybePromise<StoredRecord | undefined>;
     try {
-      const record = await this.store.get(key, hints);
-      // A record read under another key, or of another version, is foreign: a miss.
-      if (record === undefined || record.v !== 1 || record.key !== key) return undefined;
-      if (record.deleteAt <= this.clock.now()) return undefined;
-      return record;
+      result = this.store.get(key, hints);
     } catch (error) {
       this.#emit({ type: 'store-error', operation: 'get', error });
       return undefined;
     }
+    if (isThenable(result)) {
+      return result.then(
+        (record) => this.#accept(key, record),
+        (error: unknown) => {
+          this.#emit({ type: 'store-error', operation: 'get', error });
+          return undefined;
+        },
+      );
+    }
+    return this.#accept(key, result);
   }
 
-  async #lookup(ctx: RequestContext): Promise<Lookup> {
-    const varyRecords = new Map<string, VaryRecord>();
-    let reason: 'uri-miss' | 'vary-miss' = 'uri-miss';
-    const primaries =
-      ctx.privateKey === undefined ? [ctx.sharedKey] : [ctx.sharedKey, ctx.privateKey];
-    for (const primary of primaries) {
-      const record = await this.#get(primary, ctx.hints);
-      if (record === undefined) continue;
-      if (record.kind === 'response') {
-        if (Object.keys(record.vary).length !== 0) continue;
-        const entry = this.#validate(record);
-        if (entry === undefined) continue;
-        return { found: true, entry, key: primary, varyRecords };
-      }
-      varyRecords.set(primary, record);
-      const values = selectingValues(ctx.request.headers, record.fields);
-      const key = variantKey(primary, record.epoch, record.fields, values);
-      const variant = await this.#get(key, ctx.hints);
+  #accept(key: string, record: StoredRecord | undefined): StoredRecord | undefined {
+    // A record read under another key, or of another version, is foreign: a miss.
+    if (record === undefined || record.v !== 1 || record.key !== key) return undefined;
+    if (record.deleteAt <= this.clock.now()) return undefined;
+    return record;
+  }
+
+  /**
+   * Finds the stored entry for a request: the shared space first, then the user's partition, each
+   * through its Vary record when the response varies. Synchronous while the store is.
+   */
+  #lookup(ctx: RequestContext): Lookup | Promise<Lookup> {
+    return this.#lookupAt(ctx, 0, 'uri-miss', new Map());
+  }
+
+  #lookupAt(
+    ctx: RequestContext,
+    index: number,
+    reason: 'uri-miss' | 'vary-miss',
+    varyRecords: Map<string, VaryRecord>,
+  ): Lookup | Promise<Lookup> {
+    const primary = index === 0 ? ctx.sharedKey : index === 1 ? ctx.privateKey : undefined;
+    if (primary === undefined) return { found: false, reason, varyRecords };
+    const record = this.#get(primary, ctx.hints);
+    if (isThenable(record)) {
+      return record.then((r) => this.#afterPrimary(ctx, index, primary, r, reason, varyRecords));
+    }
+    return this.#afterPrimary(ctx, index, primary, record, reason, varyRecords);
+  }
+
+  #afterPrimary(
+    ctx: RequestContext,
+    index: number,
+    primary: string,
+    record: StoredRecord | undefined,
+    reason: 'uri-miss' | 'vary-miss',
+    varyRecords: Map<string, VaryRecord>,
+  ): Lookup | Promise<Lookup> {
+    if (record === undefined) return this.#lookupAt(ctx, index + 1, reason, varyRecords);
+    if (record.kind === 'response') {
+      const entry = hasKeys(record.vary) ? undefined : this.#validate(record);
+      if (entry === undefined) return this.#lookupAt(ctx, index + 1, reason, varyRecords);
+      return { found: true, entry, key: primary, varyRecords };
+    }
+    varyRecords.set(primary, record);
+    const values = selectingValues(ctx.request.headers, record.fields);
+    const key = variantKey(primary, record.epoch, record.fields, values);
+    const variant = this.#get(key, ctx.hints);
+    const match = (found: StoredRecord | undefined): Lookup | Promise<Lookup> => {
       // RFC 9111 §4.1: the stored selecting values must match the request's, absent only absent.
-      if (
-        variant?.kind === 'response' &&
-        record.fields.every((f) => variant.vary[f] === values[f])
-      ) {
-        const entry = this.#validate(variant);
+      if (found?.kind === 'response' && record.fields.every((f) => found.vary[f] === values[f])) {
+        const entry = this.#validate(found);
         if (entry !== undefined) return { found: true, entry, key, varyRecords };
       }
-      reason = 'vary-miss';
-    }
-    return { found: false, reason, varyRecords };
+      return this.#lookupAt(ctx, index + 1, 'vary-miss', varyRecords);
+    };
+    return isThenable(variant) ? variant.then(match) : match(variant);
   }
 
   /** Applies read-time purges: an invalid entry is a miss, a soft-purged one is stale now. */
@@ -1582,6 +1653,17 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
       },
     );
   });
+}
+
+const HIT: CacheStatusParts = { hit: true };
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return true;
+  return false;
 }
 
 function isServerError(status: number): boolean {

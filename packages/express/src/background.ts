@@ -6,7 +6,6 @@ import type { Request } from 'express';
 export function backgroundFor(req: Request): BackgroundRunner {
   // Cheap to create on every request: the copy of the request is made only when a task runs.
   return {
-    run: (call) =>
-      runThroughNodeApp(req.app, req.originalUrl, req.headers, call),
+    run: (call) => runThroughNodeApp(req.app, req.originalUrl, req.headers, call),
   };
 }

@@ -2,6 +2,7 @@ import {
   createHttpCache,
   invalidOption,
   type CachePolicy,
+  type HandleResult,
   type HttpCache,
   type HttpCacheOptions,
 } from '@gatecache/core';
@@ -72,39 +73,46 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
       next(error);
       return;
     }
-    const before = snapshotHeaders(res);
+    // Taken only when the origin runs: a hit never needs it.
+    let before: ReturnType<typeof snapshotHeaders> | undefined;
     let originStarted = false;
-    cache
-      .handle(
+    const finish = (result: HandleResult): void => {
+      switch (result.type) {
+        case 'send':
+          writePlan(res, result.response, before);
+          return;
+        case 'done':
+          return;
+        case 'rethrow':
+          next(result.error);
+          return;
+        default:
+          return result satisfies never;
+      }
+    };
+    const fail = (error: unknown): void => {
+      // The cache must never fail a request: an engine fault falls back to the app.
+      if (!originStarted) next();
+      else if (!res.headersSent) next(error);
+    };
+    let result: HandleResult | Promise<HandleResult>;
+    try {
+      result = cache.serve(
         cacheRequestFromNode(req, { partition, url: req.originalUrl }),
         (call) => {
           originStarted = true;
+          before = snapshotHeaders(res);
           return runNodeOrigin(req, res, call, before, () => next());
         },
         overrides,
         backgroundFor(req),
-      )
-      .then(
-        (result) => {
-          switch (result.type) {
-            case 'send':
-              writePlan(res, result.response, before);
-              return;
-            case 'done':
-              return;
-            case 'rethrow':
-              next(result.error);
-              return;
-            default:
-              return result satisfies never;
-          }
-        },
-        (error: unknown) => {
-          // The cache must never fail a request: an engine fault falls back to the app.
-          if (!originStarted) next();
-          else if (!res.headersSent) next(error);
-        },
       );
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (result instanceof Promise) result.then(finish, fail);
+    else finish(result);
   } as ExpressCacheMiddleware;
   Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
   return middleware;
