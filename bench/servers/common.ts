@@ -104,6 +104,9 @@ export function announce(server: { address(): AddressInfo | string | null }): vo
     }
   });
   process.on('disconnect', () => void exit());
+  // A clean exit on signals too, so that --cpu-prof and similar flags write their files.
+  process.once('SIGINT', () => void exit());
+  process.once('SIGTERM', () => void exit());
   send({ type: 'ready', port: address.port });
 }
 
