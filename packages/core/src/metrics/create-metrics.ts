@@ -20,7 +20,7 @@ import { digest } from '../hash.ts';
 import { requestHeader } from '../headers.ts';
 import { buildPrimaryKey, type KeySettings } from '../key.ts';
 import type { HandleResult, Origin } from '../origin.ts';
-import type { CachePolicy, CacheRequest, Clock, LayerName } from '../types.ts';
+import type { CacheRequest, Clock, LayerName } from '../types.ts';
 import {
   AlertEvaluator,
   thresholdsFromMonitoring,
@@ -190,6 +190,12 @@ export interface CacheMetrics {
   /** Stops the alert timer. */
   close(): void;
 }
+
+type EngineEntry = (
+  request: CacheRequest,
+  origin: Origin,
+  ...rest: unknown[]
+) => HandleResult | Promise<HandleResult>;
 
 /** Per-request state, carried through the engine's async work by AsyncLocalStorage. */
 interface Trace {
@@ -827,14 +833,18 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
           timer,
         );
       }
-      const original = cache.handle.bind(cache);
+      // Adapters call `serve` (which may answer synchronously) and `handle` calls `serve`: wrapping
+      // the one entry point counts every request once, whichever the adapter uses.
+      const engine = cache as unknown as Record<string, unknown>;
+      const method = typeof engine['serve'] === 'function' ? 'serve' : 'handle';
+      const original = (engine[method] as EngineEntry).bind(cache);
       const routeLabel = options.routeLabel;
-      const handle = function handle(
+      const wrapped = function observedEntry(
         this: unknown,
         request: CacheRequest,
         origin: Origin,
-        overrides?: CachePolicy,
-      ): Promise<HandleResult> {
+        ...rest: unknown[]
+      ): HandleResult | Promise<HandleResult> {
         const started = timer();
         let route: string | undefined;
         try {
@@ -862,22 +872,31 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
             trace.originSeconds = (timer() - originStarted) / 1000;
           }
         };
-        return traces
-          .run(trace, () => original(request, timedOrigin, overrides))
-          .then(
-            (result) => {
-              finish(trace, result, started);
-              return result;
-            },
-            (error: unknown) => {
-              finish(trace, undefined, started);
-              throw error;
-            },
-          );
+        let value: HandleResult | Promise<HandleResult>;
+        try {
+          value = traces.run(trace, () => original(request, timedOrigin, ...rest));
+        } catch (error) {
+          finish(trace, undefined, started);
+          throw error;
+        }
+        if (!(value instanceof Promise)) {
+          finish(trace, value, started);
+          return value;
+        }
+        return value.then(
+          (result) => {
+            finish(trace, result, started);
+            return result;
+          },
+          (error: unknown) => {
+            finish(trace, undefined, started);
+            throw error;
+          },
+        );
       };
-      Object.defineProperty(cache, 'handle', { value: handle, configurable: true, writable: true });
+      Object.defineProperty(cache, method, { value: wrapped, configurable: true, writable: true });
       return () => {
-        delete (cache as unknown as Record<string, unknown>).handle;
+        delete engine[method];
         if (observed === cache) observed = undefined;
       };
     },
