@@ -92,16 +92,19 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
       return;
     }
     const partition = partitionBy?.(ctx);
-    const before = snapshotHeaders(res);
+    // Taken only when the origin runs: a hit never needs it.
+    let before: ReturnType<typeof snapshotHeaders> | undefined;
     let originStarted = false;
     let downstreamDone!: (value: Downstream) => void;
     const downstream = new Promise<Downstream>((resolve) => (downstreamDone = resolve));
-    const settled: Promise<Settled> = cache
-      .handle(
-        // `originalUrl`: a mounted app (koa-mount) rewrites `req.url`, and two mounts must not share keys.
-        { ...cacheRequestFromNode(req, { partition }), url: ctx.originalUrl },
+    let served: HandleResult | Promise<HandleResult>;
+    try {
+      served = cache.serve(
+        // `originalUrl`: a mounted app (koa-mount) rewrites `req.url`; two mounts must not share keys.
+        cacheRequestFromNode(req, { partition, url: ctx.originalUrl }),
         (call) => {
           originStarted = true;
+          before = snapshotHeaders(res);
           return runNodeOrigin(req, res, call, before, () =>
             next().then(
               () => downstreamDone({ ok: true }),
@@ -114,11 +117,21 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
         },
         overrides,
         backgroundFor(ctx),
-      )
-      .then(
-        (result) => ({ ok: true, result }) as const,
-        (error: unknown) => ({ ok: false, error }) as const,
       );
+    } catch {
+      // The cache must never fail a request: an engine fault falls back to the app.
+      await next();
+      return;
+    }
+    if (!(served instanceof Promise)) {
+      // Answered at once (a fresh hit from the memory tier): the app never ran.
+      if (served.type === 'send') respondWithPlan(ctx, served.response);
+      return;
+    }
+    const settled: Promise<Settled> = served.then(
+      (result) => ({ ok: true, result }) as const,
+      (error: unknown) => ({ ok: false, error }) as const,
+    );
 
     const first = await Promise.race([settled, downstream]);
     if (!originStarted) {
