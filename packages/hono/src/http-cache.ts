@@ -163,17 +163,27 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
     }
 
     const partition = partitionBy?.(c);
-    const settled: Promise<Settled> = cache
-      .handle(
+    let served: HandleResult | Promise<HandleResult>;
+    try {
+      served = cache.serve(
         cacheRequestFromWeb(c.req.raw, partition),
         origin,
         overrides,
         backgroundFor(c, fetchApp),
-      )
-      .then(
-        (result) => ({ ok: true, result }) as const,
-        (error: unknown) => ({ ok: false, error }) as const,
       );
+    } catch {
+      // The cache must never fail a request: an engine fault falls back to the app.
+      return next();
+    }
+    if (!(served instanceof Promise)) {
+      // Answered at once (a fresh hit from the memory tier): the app never ran.
+      if (served.type === 'send') replaceResponse(c, responseFromPlan(served.response, before));
+      return;
+    }
+    const settled: Promise<Settled> = served.then(
+      (result) => ({ ok: true, result }) as const,
+      (error: unknown) => ({ ok: false, error }) as const,
+    );
     const first = await Promise.race([settled, headSent]);
     if (first === 'streaming') {
       // The body reaches the client after this returns; the engine stores it when it ends.
