@@ -209,3 +209,29 @@ describe('Express: admin endpoint', () => {
     expect(unauthenticated.status).toBe(401);
   });
 });
+
+describe('Express: admin edge cases', () => {
+  it('serves /metrics behind the token on the admin path, and refuses bad methods and bodies', async () => {
+    gateway = await startGateway();
+    const admin = gateway.base + '/_gatecache';
+    expect((await fetch(admin + '/metrics')).status).toBe(401);
+    const metrics = await fetch(admin + '/metrics', { headers: bearer });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('# TYPE gatecache_requests_total counter');
+    expect((await fetch(admin + '/purge', { headers: bearer })).status).toBe(405);
+    const big = await fetch(admin + '/purge', {
+      method: 'POST',
+      headers: bearer,
+      body: JSON.stringify({ tags: ['x'.repeat(70 * 1024)] }),
+    });
+    expect(big.status).toBe(413);
+    expect((await fetch(admin + '/nope', { headers: bearer })).status).toBe(404);
+    const page = await fetch(admin);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // The page carries no data of the cache.
+    await fetch(gateway.base + '/products/1');
+    expect(await (await fetch(admin)).text()).not.toContain('/products/1');
+  });
+});
