@@ -14,6 +14,16 @@ function appendList(existing: string | readonly string[] | undefined, value: str
   return `${typeof existing === 'string' ? existing : existing.join(', ')}, ${value}`;
 }
 
+/** What the gateway knows of the client connection a request arrived on. */
+export interface ClientConnection {
+  /** The peer address, appended to X-Forwarded-For. */
+  readonly address: string | undefined;
+  /** The connection is TLS (X-Forwarded-Proto). */
+  readonly encrypted: boolean;
+  /** `1.1`, `1.0`, `2.0`: for Via, and whether 1xx expectations mean anything. */
+  readonly httpVersion: string;
+}
+
 /**
  * The header fields sent upstream: the client's end-to-end fields, read from `req.headers` so that
  * changes a cache layer made to the request (validators added on revalidation, removed on a fill)
@@ -23,41 +33,53 @@ export function buildUpstreamRequestHeaders(
   req: IncomingMessage,
   options: UpstreamRequestHeaderOptions,
 ): OutgoingHttpHeaders {
-  const listed = connectionOptions(req.headers.connection);
+  return forwardedRequestHeaders(req.headers, clientConnectionOf(req), options);
+}
+
+export function clientConnectionOf(req: IncomingMessage): ClientConnection {
+  return {
+    address: req.socket.remoteAddress,
+    encrypted: (req.socket as Partial<TLSSocket>).encrypted === true,
+    httpVersion: req.httpVersion,
+  };
+}
+
+/** The same fields from a plain header record (lower-cased names), for the fetch-style proxy. */
+export function forwardedRequestHeaders(
+  source: Readonly<Record<string, string | readonly string[] | undefined>>,
+  client: ClientConnection,
+  options: UpstreamRequestHeaderOptions,
+): OutgoingHttpHeaders {
+  const listed = connectionOptions(source.connection);
   const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
+  for (const [name, value] of Object.entries(source)) {
     if (value === undefined || isHopByHop(name, listed)) continue;
-    headers[name] = value;
+    headers[name] = typeof value === 'string' ? value : [...value];
   }
   // Transfer-Encoding is hop-by-hop, but a body without Content-Length still needs framing on the
   // next hop; Node re-chunks it when the field is set (RFC 9112 §6.1).
-  if (
-    req.headers['transfer-encoding'] !== undefined &&
-    req.headers['content-length'] === undefined
-  ) {
+  if (source['transfer-encoding'] !== undefined && source['content-length'] === undefined) {
     headers['transfer-encoding'] = 'chunked';
   }
   // 1xx expectations mean nothing to an HTTP/1.0 peer (RFC 9110 §10.1.1).
-  if (!speaksHttp11(req)) delete headers.expect;
+  if (!versionSpeaksHttp11(client.httpVersion)) delete headers.expect;
 
-  const clientHost = req.headers.host;
+  const clientHost = typeof source.host === 'string' ? source.host : undefined;
   headers.host =
     options.preserveHost && clientHost !== undefined ? clientHost : options.upstreamHost;
   // The de-facto X-Forwarded-* convention: each hop appends the address it received from; the
   // protocol and host the client first used are kept when an earlier proxy already recorded them.
-  const clientAddress = req.socket.remoteAddress;
-  if (clientAddress !== undefined) {
-    headers['x-forwarded-for'] = appendList(req.headers['x-forwarded-for'], clientAddress);
+  if (client.address !== undefined) {
+    headers['x-forwarded-for'] = appendList(source['x-forwarded-for'], client.address);
   }
-  if (req.headers['x-forwarded-proto'] === undefined) {
-    headers['x-forwarded-proto'] =
-      (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';
+  if (source['x-forwarded-proto'] === undefined) {
+    headers['x-forwarded-proto'] = client.encrypted ? 'https' : 'http';
   }
-  if (req.headers['x-forwarded-host'] === undefined && clientHost !== undefined) {
+  if (source['x-forwarded-host'] === undefined && clientHost !== undefined) {
     headers['x-forwarded-host'] = clientHost;
   }
   // RFC 9110 §7.6.3: a gateway MUST send Via in each inbound request it forwards.
-  headers.via = appendList(req.headers.via, `${req.httpVersion} gatecache`);
+  headers.via = appendList(source.via, `${client.httpVersion} gatecache`);
   return headers;
 }
 
@@ -94,4 +116,9 @@ export function responseHeadersForClient(
 /** Interim (1xx) responses may only be sent to HTTP/1.1 and later clients (RFC 9110 §15.2). */
 export function speaksHttp11(req: IncomingMessage): boolean {
   return req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
+}
+
+export function versionSpeaksHttp11(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 1 || (major === 1 && minor >= 1);
 }

@@ -42,10 +42,10 @@ export interface UpstreamProxy {
   close(): void;
 }
 
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+export const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+export const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
-function parseUpstream(value: string | URL): URL {
+export function parseUpstream(value: string | URL): URL {
   let url: URL;
   try {
     url = new URL(value);
@@ -65,7 +65,7 @@ function parseUpstream(value: string | URL): URL {
   return url;
 }
 
-function positiveMs(name: string, value: number | undefined, fallback: number): number {
+export function positiveMs(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
     throw invalidOption(name, value, 'a positive number of milliseconds');
@@ -96,12 +96,12 @@ function requestHasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-function errorCode(error: unknown): string | undefined {
+export function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
-function errorMessage(error: unknown): string {
+export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -129,7 +129,7 @@ export function sendGatewayError(
 }
 
 /** Early Hints values Node will accept: one link per entry (Node rejects comma-joined lists). */
-function earlyHintsFrom(
+export function earlyHintsFrom(
   rawHeaders: readonly string[],
 ): Record<string, string | string[]> | undefined {
   const links: string[] = [];

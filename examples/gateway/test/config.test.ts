@@ -9,6 +9,11 @@ describe('readGatewayConfig', () => {
       host: undefined,
       upstream: undefined,
       upstreamTimeoutMs: 30_000,
+      adapter: 'express',
+      redisUrl: undefined,
+      configFile: undefined,
+      purgeToken: undefined,
+      adminToken: undefined,
     });
   });
 
@@ -25,7 +30,48 @@ describe('readGatewayConfig', () => {
       host: '127.0.0.1',
       upstream: 'http://api.internal:9000',
       upstreamTimeoutMs: 5000,
+      adapter: 'express',
+      redisUrl: undefined,
+      configFile: undefined,
+      purgeToken: undefined,
+      adminToken: undefined,
     });
+  });
+
+  it('reads ADAPTER, REDIS_URL, GATECACHE_CONFIG and the tokens', () => {
+    expect(
+      readGatewayConfig({
+        ADAPTER: 'Hono',
+        REDIS_URL: 'redis://127.0.0.1:6380',
+        GATECACHE_CONFIG: 'gatecache.yaml',
+        GATECACHE_PURGE_TOKEN: 'purge-token-0123456789',
+        GATECACHE_ADMIN_TOKEN: 'admin-token-0123456789',
+      }),
+    ).toMatchObject({
+      adapter: 'hono',
+      redisUrl: 'redis://127.0.0.1:6380',
+      configFile: 'gatecache.yaml',
+      purgeToken: 'purge-token-0123456789',
+      adminToken: 'admin-token-0123456789',
+    });
+  });
+
+  it('rejects an unknown adapter, a non-Redis URL and short tokens without showing secrets', () => {
+    expect(() => readGatewayConfig({ ADAPTER: 'fastify' })).toThrow(
+      /ADAPTER must be one of express, koa, hono; got "fastify"/,
+    );
+    expect(() => readGatewayConfig({ REDIS_URL: 'http://user:secret@redis:6379' })).toThrow(
+      /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/,
+    );
+    expect(() => readGatewayConfig({ REDIS_URL: 'http://user:secret@redis:6379' })).not.toThrow(
+      /secret/,
+    );
+    expect(() => readGatewayConfig({ GATECACHE_PURGE_TOKEN: 'short-secret' })).toThrow(
+      /GATECACHE_PURGE_TOKEN must be at least 16 characters.*got 12$/,
+    );
+    expect(() => readGatewayConfig({ GATECACHE_ADMIN_TOKEN: 'short-secret' })).not.toThrow(
+      /short-secret/,
+    );
   });
 
   it('treats empty variables as unset', () => {

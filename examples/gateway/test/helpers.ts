@@ -3,7 +3,7 @@ import net from 'node:net';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createGateway } from '../src/gateway.ts';
-import type { Gateway, GatewayOptions } from '../src/gateway.ts';
+import type { AdapterName, Gateway, GatewayOptions } from '../src/gateway.ts';
 
 export interface Started<S extends net.Server> {
   readonly server: S;
@@ -48,7 +48,7 @@ export function startUpstream(
 export async function startGateway(
   options: GatewayOptions,
 ): Promise<{ gateway: Gateway; url: string; close(): Promise<void> }> {
-  const gateway = createGateway(options);
+  const gateway = await createGateway(options);
   const url = await gateway.listen(0, '127.0.0.1');
   return { gateway, url, close: () => gateway.close() };
 }
@@ -134,8 +134,18 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve };
 }
 
-/** The proxy suites run twice: the bare proxy, and the proxy behind the gatecache middleware. */
-export const CACHE_MODES = [
-  { mode: 'bare proxy', cache: false as const },
-  { mode: 'behind the cache', cache: {} },
+/**
+ * The proxy suites run on both proxies bare (the Node one, and the fetch-style one Hono uses) and
+ * behind the gatecache middleware on each framework.
+ */
+export const CACHE_MODES: ReadonlyArray<{
+  mode: string;
+  adapter: AdapterName;
+  cache: false | Record<string, never>;
+}> = [
+  { mode: 'bare proxy', adapter: 'express', cache: false },
+  { mode: 'bare fetch-style proxy (hono)', adapter: 'hono', cache: false },
+  { mode: 'express, behind the cache', adapter: 'express', cache: {} },
+  { mode: 'koa, behind the cache', adapter: 'koa', cache: {} },
+  { mode: 'hono, behind the cache', adapter: 'hono', cache: {} },
 ];

@@ -23,11 +23,11 @@ async function closedPort(): Promise<number> {
   return probe.port;
 }
 
-describe.each(CACHE_MODES)('$mode', ({ cache }) => {
+describe.each(CACHE_MODES)('$mode', ({ cache, adapter }) => {
   describe('upstream failures', () => {
     it('answers 502 with a JSON body when the upstream is unreachable', async () => {
       const port = await closedPort();
-      const gw = await startGateway({ upstream: `http://127.0.0.1:${port}`, cache });
+      const gw = await startGateway({ upstream: `http://127.0.0.1:${port}`, cache, adapter });
       cleanup.push(() => gw.close());
       const res = await request(`${gw.url}/api/products`);
       expect(res.status).toBe(502);
@@ -41,7 +41,7 @@ describe.each(CACHE_MODES)('$mode', ({ cache }) => {
     it('answers 502 when the upstream resets the connection before answering', async () => {
       const upstream = await startUpstream((req) => req.socket.destroy());
       cleanup.push(() => upstream.close());
-      const gw = await startGateway({ upstream: upstream.url, cache });
+      const gw = await startGateway({ upstream: upstream.url, cache, adapter });
       cleanup.push(() => gw.close());
       const res = await request(`${gw.url}/reset`, { method: 'POST', body: 'x' });
       expect(res.status).toBe(502);
@@ -61,7 +61,7 @@ describe.each(CACHE_MODES)('$mode', ({ cache }) => {
         setTimeout(() => req.socket.destroy(), 20);
       });
       cleanup.push(() => upstream.close());
-      const gw = await startGateway({ upstream: upstream.url, cache });
+      const gw = await startGateway({ upstream: upstream.url, cache, adapter });
       cleanup.push(() => gw.close());
       await expect(request(`${gw.url}/truncated`)).rejects.toThrow();
       const res = await request(`${gw.url}/ok`);
@@ -74,7 +74,7 @@ describe.each(CACHE_MODES)('$mode', ({ cache }) => {
         res.on('close', () => upstreamClosed.resolve());
       });
       cleanup.push(() => upstream.close());
-      const gw = await startGateway({ upstream: upstream.url, cache, timeoutMs: 200 });
+      const gw = await startGateway({ upstream: upstream.url, cache, adapter, timeoutMs: 200 });
       cleanup.push(() => gw.close());
       const res = await request(`${gw.url}/hang`);
       expect(res.status).toBe(504);
@@ -99,7 +99,7 @@ describe.each(CACHE_MODES)('$mode', ({ cache }) => {
         res.on('close', () => upstreamClosed.resolve(res.writableFinished));
       });
       cleanup.push(() => upstream.close());
-      const gw = await startGateway({ upstream: upstream.url, cache });
+      const gw = await startGateway({ upstream: upstream.url, cache, adapter });
       cleanup.push(() => gw.close());
 
       await new Promise<void>((resolve, reject) => {
@@ -124,7 +124,7 @@ describe.each(CACHE_MODES)('$mode', ({ cache }) => {
         req.on('close', () => upstreamAborted.resolve(req.complete));
       });
       cleanup.push(() => upstream.close());
-      const gw = await startGateway({ upstream: upstream.url, cache });
+      const gw = await startGateway({ upstream: upstream.url, cache, adapter });
       cleanup.push(() => gw.close());
 
       const req = http.request(`${gw.url}/upload`, {

@@ -65,7 +65,7 @@ function exchange(
   });
 }
 
-describe.each(CACHE_MODES)('$mode', ({ cache }) => {
+describe.each(CACHE_MODES)('$mode', ({ cache, adapter }) => {
   describe('interim responses', () => {
     it('relays 103 Early Hints before the final response', async () => {
       const upstream = await startUpstream((_req, res) => {
@@ -75,7 +75,7 @@ describe.each(CACHE_MODES)('$mode', ({ cache }) => {
         setTimeout(() => res.end('page'), 20);
       });
       cleanup.push(() => upstream.close());
-      const gw = await startGateway({ upstream: upstream.url, cache });
+      const gw = await startGateway({ upstream: upstream.url, cache, adapter });
       cleanup.push(() => gw.close());
       const result = await exchange(`${gw.url}/page`);
       expect(result.status).toBe(200);
@@ -97,7 +97,7 @@ describe.each(CACHE_MODES)('$mode', ({ cache }) => {
       });
       const upstream = await listen(server);
       cleanup.push(() => upstream.close());
-      const gw = await startGateway({ upstream: upstream.url, cache });
+      const gw = await startGateway({ upstream: upstream.url, cache, adapter });
       cleanup.push(() => gw.close());
       const result = await exchange(`${gw.url}/upload`, {
         method: 'POST',
@@ -121,6 +121,7 @@ describe.each(CACHE_MODES)('$mode', ({ cache }) => {
       const gw = await startGateway({
         upstream: upstream.url,
         cache,
+        adapter,
         continueFallbackMs: 5_000,
       });
       cleanup.push(() => gw.close());
@@ -159,6 +160,7 @@ describe.each(CACHE_MODES)('$mode', ({ cache }) => {
       const gw = await startGateway({
         upstream: upstream.url,
         cache,
+        adapter,
         continueFallbackMs: 100,
       });
       cleanup.push(() => gw.close());
