@@ -27,6 +27,8 @@ export interface RunningServer {
   originCalls(): Promise<number>;
   resetOriginCalls(): Promise<void>;
   memoryUsage(): Promise<NodeJS.MemoryUsage>;
+  /** Milliseconds the server took to purge these tags (timed inside the server). */
+  purgeTags(tags: readonly string[]): Promise<Extract<ServerMessage, { type: 'purged' }>>;
   stop(): Promise<void>;
 }
 
@@ -129,6 +131,7 @@ export async function startServer(
       await ask({ type: 'reset' }, ['stats'], 5000);
     },
     memoryUsage: async () => (await ask({ type: 'memory' }, ['memory'], 30_000)).usage,
+    purgeTags: (tags) => ask({ type: 'purge', tags }, ['purged'], 60_000),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -13,6 +13,8 @@ export interface LoadOptions {
   readonly distinctUrls?: boolean;
   /** Prefix that keeps one run's distinct URLs apart from another's. */
   readonly urlPrefix?: string;
+  /** Number of the first distinct URL (default 1), so that runs can continue one another. */
+  readonly firstIndex?: number;
 }
 
 export interface LoadResult {
@@ -26,7 +28,7 @@ export interface LoadResult {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  let counter = 0;
+  let counter = (options.firstIndex ?? 1) - 1;
   const prefix = options.urlPrefix ?? 'n';
   const result = await autocannon({
     url: `http://127.0.0.1:${options.port}${PRODUCTS_PATH}`,

@@ -59,6 +59,26 @@ export function unavailable(reason: string): never {
 }
 
 const closers: Array<() => Promise<void> | void> = [];
+let purger: ((tags: readonly string[]) => Promise<unknown>) | undefined;
+
+/** Registers how this server purges tags, for the tag purge mode. */
+export function onPurge(purge: (tags: readonly string[]) => Promise<unknown>): void {
+  purger = purge;
+}
+
+async function purge(tags: readonly string[]): Promise<void> {
+  if (purger === undefined) {
+    send({ type: 'purged', ms: Number.NaN, error: 'this server has no tag purge' });
+    return;
+  }
+  const started = performance.now();
+  try {
+    await purger(tags);
+    send({ type: 'purged', ms: performance.now() - started });
+  } catch (error) {
+    send({ type: 'purged', ms: Number.NaN, error: String(error) });
+  }
+}
 
 /** Registers something to close (a Redis client) when the runner asks the server to exit. */
 export function onExit(close: () => Promise<void> | void): void {
@@ -97,6 +117,9 @@ export function announce(server: { address(): AddressInfo | string | null }): vo
         globalThis.gc?.();
         globalThis.gc?.();
         send({ type: 'memory', usage: process.memoryUsage() });
+        break;
+      case 'purge':
+        void purge(message.tags);
         break;
       case 'exit':
         void exit();

@@ -20,6 +20,11 @@ const app = express();
 app.use(httpCache(await gatecacheOptions(variant)));
 app.get(PRODUCTS_PATH, async (req, res) => {
   await originWork();
+  if (variant === 'tags') {
+    // Every entry carries the tag `products` and one of 100 `group-N` tags (the tag purge mode).
+    const n = Number(new URL(req.originalUrl, 'http://x').searchParams.values().next().value ?? 0);
+    res.set('cache-tag', `products, group-${Number.isFinite(n) ? n % 100 : 0}`);
+  }
   res
     .set('cache-control', ORIGIN_CACHE_CONTROL)
     .type(CONTENT_TYPE)

@@ -5,13 +5,14 @@
  * - `l1`: defaults (the memory tier); the origin's `Cache-Control: public, max-age=…` makes it storable.
  * - `l2`: a Redis store alone (no L1), so every hit is a Redis round trip.
  * - `fill`: a memory store large enough for the memory mode's 100,000 entries.
+ * - `tags`: the `fill` store behind an engine with read-time tag invalidation, for the tag purge mode.
  * - `shared`: a Redis store and Redis leases, for several engines in separate processes sharing one
  *   Redis (a fleet): one origin call per cold key across all of them.
  */
 import { importOptional } from '../lib/optional-import.ts';
-import { MAX_AGE_SECONDS, redisUrl, unavailable } from './common.ts';
+import { MAX_AGE_SECONDS, onPurge, redisUrl, unavailable } from './common.ts';
 
-export const GATECACHE_VARIANTS = ['l1', 'l2', 'fill', 'shared'] as const;
+export const GATECACHE_VARIANTS = ['l1', 'l2', 'fill', 'shared', 'tags'] as const;
 export type GatecacheVariant = (typeof GATECACHE_VARIANTS)[number];
 
 type Factory = (options: Record<string, unknown>) => unknown;
@@ -23,6 +24,8 @@ export async function gatecacheOptions(
   switch (variant) {
     case 'l1':
       return { ttl };
+    case 'tags':
+      return tagOptions(ttl);
     case 'fill': {
       const core = await importOptional('@gatecache/core', ['createMemoryStore']);
       if (!core.ok) unavailable(core.reason);
@@ -55,6 +58,31 @@ export async function gatecacheOptions(
       };
     }
   }
+}
+
+async function tagOptions(ttl: number): Promise<Record<string, unknown>> {
+  const core = await importOptional('@gatecache/core', ['createMemoryStore', 'createHttpCache']);
+  if (!core.ok) unavailable(core.reason);
+  const invalidation = await importOptional('@gatecache/core/invalidation', ['createInvalidation']);
+  if (!invalidation.ok) unavailable(invalidation.reason);
+  const createMemoryStore = core.module.createMemoryStore as Factory;
+  const createHttpCache = core.module.createHttpCache as Factory;
+  const createInvalidation = invalidation.module.createInvalidation as (options: object) => {
+    attach(cache: unknown): unknown;
+    start(): Promise<void>;
+    invalidateTags(tags: readonly string[]): Promise<number>;
+  };
+  const tags = createInvalidation({});
+  const store = createMemoryStore({
+    maxEntries: 200_000,
+    maxBytes: 2 ** 30,
+    maxEntryBytes: 1024 * 1024,
+  });
+  const cache = createHttpCache({ ttl, store, validator: tags });
+  tags.attach(cache);
+  await tags.start();
+  onPurge((list) => tags.invalidateTags(list));
+  return { cache };
 }
 
 /** The adapter's `httpCache` factory, or the reason this server cannot run. */
