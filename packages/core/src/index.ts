@@ -105,3 +105,5 @@ export {
   hasUnsafeHeader,
 } from './defences.ts';
 export { stripIgnoredQuery } from './key.ts';
+export { resolveAdapterOptions } from './adapter-options.ts';
+export type { AdapterOptions, ResolvedAdapterOptions } from './adapter-options.ts';

@@ -1,10 +1,8 @@
 import {
-  createHttpCache,
-  invalidOption,
-  type CachePolicy,
+  resolveAdapterOptions,
+  type AdapterOptions,
   type HandleResult,
   type HttpCache,
-  type HttpCacheOptions,
 } from '@gatecache/core';
 import {
   cacheRequestFromNode,
@@ -16,14 +14,8 @@ import {
 import type { NextFunction, Request, Response } from 'express';
 import { backgroundFor } from './background.ts';
 
-export interface ExpressCacheOptions extends HttpCacheOptions {
-  /** An engine to share between middlewares (app-level and per-route, or several routers). */
-  readonly cache?: HttpCache;
-  /** Options for this route only, over the engine's options and rules (with `cache`). */
-  readonly route?: CachePolicy;
-  /** The user of a request, for private caching (for example `(req) => req.user?.id`). Hashed. */
-  readonly partitionBy?: (req: Request) => string | undefined;
-}
+/** `HttpCacheOptions` plus `cache` (a shared engine), `route` and `partitionBy(req)`. */
+export type ExpressCacheOptions = AdapterOptions<Request>;
 
 export interface ExpressCacheMiddleware {
   (req: Request, res: Response, next: NextFunction): void;
@@ -39,16 +31,7 @@ const HANDLED = Symbol.for('gatecache.handled');
  * `router.get('/x', httpCache({ ttl: 60 }), handler)`.
  */
 export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddleware {
-  const { cache: shared, route, partitionBy, ...engineOptions } = options;
-  if (partitionBy !== undefined && typeof partitionBy !== 'function') {
-    throw invalidOption('partitionBy', partitionBy, 'a function');
-  }
-  const cache = shared ?? createHttpCache(engineOptions);
-  // A per-route `ttl` on a shared engine belongs to this route only.
-  const overrides: CachePolicy | undefined =
-    shared !== undefined && engineOptions.ttl !== undefined
-      ? { ...route, ttl: engineOptions.ttl }
-      : route;
+  const { cache, overrides, partitionBy } = resolveAdapterOptions(options);
 
   const middleware = function httpCache(req: Request, res: Response, next: NextFunction): void {
     const marked = req as Request & { [HANDLED]?: boolean };

@@ -1,11 +1,10 @@
 import {
-  createHttpCache,
   invalidOption,
-  type CachePolicy,
+  resolveAdapterOptions,
+  type AdapterOptions,
   type CacheRequest,
   type HandleResult,
   type HttpCache,
-  type HttpCacheOptions,
   type OriginCall,
   type OriginOutcome,
   type SendPlan,
@@ -25,13 +24,8 @@ import {
   type HeaderSnapshot,
 } from './web-origin.ts';
 
-export interface HonoCacheOptions extends HttpCacheOptions {
-  /** An engine to share between middlewares (app-level and per-route, or several apps). */
-  readonly cache?: HttpCache;
-  /** Options for this route only, over the engine's options and rules (with `cache`). */
-  readonly route?: CachePolicy;
-  /** The user of a request, for private caching (for example `(c) => c.get('userId')`). Hashed. */
-  readonly partitionBy?: (c: Context) => string | undefined;
+/** `HttpCacheOptions` plus `cache` (a shared engine), `route`, `partitionBy(c)` and `fetch`. */
+export interface HonoCacheOptions extends AdapterOptions<Context> {
   /**
    * The app's fetch handler, for work with no client (stale-while-revalidate, refresh-ahead):
    * `httpCache({ fetch: (request, env, ctx) => app.fetch(request, env, ctx) })`. Without it a
@@ -109,19 +103,11 @@ type Settled =
  * `app.get('/x', httpCache({ ttl: 60 }), handler)`. Web-standard Request and Response only.
  */
 export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
-  const { cache: shared, route, partitionBy, fetch: fetchApp, ...engineOptions } = options;
-  if (partitionBy !== undefined && typeof partitionBy !== 'function') {
-    throw invalidOption('partitionBy', partitionBy, 'a function');
-  }
+  const { fetch: fetchApp, ...adapterOptions } = options;
   if (fetchApp !== undefined && typeof fetchApp !== 'function') {
     throw invalidOption('fetch', fetchApp, "the app's fetch handler, such as (r) => app.fetch(r)");
   }
-  const cache = shared ?? createHttpCache(engineOptions);
-  // A per-route `ttl` on a shared engine belongs to this route only.
-  const overrides: CachePolicy | undefined =
-    shared !== undefined && engineOptions.ttl !== undefined
-      ? { ...route, ttl: engineOptions.ttl }
-      : route;
+  const { cache, overrides, partitionBy } = resolveAdapterOptions(adapterOptions);
 
   const middleware = async function httpCache(c: Context, next: Next): Promise<void> {
     if (handled.has(c)) return next();

@@ -1,10 +1,8 @@
 import {
-  createHttpCache,
-  invalidOption,
-  type CachePolicy,
+  resolveAdapterOptions,
+  type AdapterOptions,
   type HandleResult,
   type HttpCache,
-  type HttpCacheOptions,
   type SendPlan,
 } from '@gatecache/core';
 import {
@@ -17,14 +15,8 @@ import {
 import type { Context, Next } from 'koa';
 import { backgroundFor } from './background.ts';
 
-export interface KoaCacheOptions extends HttpCacheOptions {
-  /** An engine to share between middlewares (app-level and per-route, or several routers). */
-  readonly cache?: HttpCache;
-  /** Options for this route only, over the engine's options and rules (with `cache`). */
-  readonly route?: CachePolicy;
-  /** The user of a request, for private caching (for example `(ctx) => ctx.state.user?.id`). Hashed. */
-  readonly partitionBy?: (ctx: Context) => string | undefined;
-}
+/** `HttpCacheOptions` plus `cache` (a shared engine), `route` and `partitionBy(ctx)`. */
+export type KoaCacheOptions = AdapterOptions<Context>;
 
 export interface KoaCacheMiddleware {
   (ctx: Context, next: Next): Promise<void>;
@@ -61,16 +53,7 @@ function respondWithPlan(ctx: Context, plan: SendPlan): void {
  * when the write ends.
  */
 export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
-  const { cache: shared, route, partitionBy, ...engineOptions } = options;
-  if (partitionBy !== undefined && typeof partitionBy !== 'function') {
-    throw invalidOption('partitionBy', partitionBy, 'a function');
-  }
-  const cache = shared ?? createHttpCache(engineOptions);
-  // A per-route `ttl` on a shared engine belongs to this route only.
-  const overrides: CachePolicy | undefined =
-    shared !== undefined && engineOptions.ttl !== undefined
-      ? { ...route, ttl: engineOptions.ttl }
-      : route;
+  const { cache, overrides, partitionBy } = resolveAdapterOptions(options);
 
   const middleware = async function httpCache(ctx: Context, next: Next): Promise<void> {
     const marked = ctx as Context & { [HANDLED]?: boolean };
