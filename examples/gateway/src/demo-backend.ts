@@ -80,6 +80,8 @@ export function createDemoApp(calls: Map<string, number>, slowMs = 500): express
   app.get('/api/products', (req, res) => {
     const n = count(res, 'GET /api/products');
     res.setHeader('Cache-Control', 'public, max-age=60');
+    // Surrogate keys: a purge of the tag drops every response carrying it. Caches strip the field.
+    res.setHeader('Cache-Tag', 'products');
     res.json({ products, total: products.length, calls: n, servedAt: servedAt() });
   });
 
@@ -94,6 +96,7 @@ export function createDemoApp(calls: Map<string, number>, slowMs = 500): express
       return;
     }
     res.setHeader('Cache-Control', 'public, max-age=60');
+    res.setHeader('Cache-Tag', `products, product:${product.id}`);
     res.json({ product, calls: n, servedAt: servedAt() });
   });
 

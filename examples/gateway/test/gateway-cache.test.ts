@@ -1,22 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startDemoBackend } from '../src/demo-backend.ts';
 import type { DemoBackend } from '../src/demo-backend.ts';
+import { ADAPTERS } from '../src/gateway.ts';
 import { request, startGateway } from './helpers.ts';
 
-let backend: DemoBackend;
-let gw: Awaited<ReturnType<typeof startGateway>>;
-beforeEach(async () => {
-  backend = await startDemoBackend({ slowMs: 200 });
-  gw = await startGateway({ upstream: backend.url });
-});
-afterEach(async () => {
-  await gw.close();
-  await backend.close();
-});
+describe.each(ADAPTERS)('gateway with the gatecache middleware on %s', (adapter) => {
+  let backend: DemoBackend;
+  let gw: Awaited<ReturnType<typeof startGateway>>;
+  beforeEach(async () => {
+    backend = await startDemoBackend({ slowMs: 200 });
+    gw = await startGateway({ upstream: backend.url, adapter });
+  });
+  afterEach(async () => {
+    await gw.close();
+    await backend.close();
+  });
 
-const calls = (route: string): number => backend.calls.get(route) ?? 0;
+  const calls = (route: string): number => backend.calls.get(route) ?? 0;
 
-describe('gateway with the gatecache middleware', () => {
   it('serves the second GET /api/products from the cache', async () => {
     const first = await request(`${gw.url}/api/products`);
     const second = await request(`${gw.url}/api/products`);
@@ -28,6 +29,19 @@ describe('gateway with the gatecache middleware', () => {
     expect(second.headers.age).toMatch(/^\d+$/);
     expect(second.headers['x-backend-calls']).toBe('1');
     expect(second.body.equals(first.body)).toBe(true);
+  });
+
+  it('tags entries from Cache-Tag and never shows the field to clients', async () => {
+    const miss = await request(`${gw.url}/api/products/3`);
+    const hit = await request(`${gw.url}/api/products/3`);
+    expect(hit.headers['cache-status']).toMatch(/hit/);
+    expect(miss.headers['cache-tag']).toBeUndefined();
+    expect(hit.headers['cache-tag']).toBeUndefined();
+    // The tag reached the entry: purging it turns the next request into a miss.
+    await gw.gateway.stack?.invalidation.invalidateTags(['product:3']);
+    const after = await request(`${gw.url}/api/products/3`);
+    expect(after.headers['cache-status']).not.toMatch(/hit/);
+    expect(calls('GET /api/products/:id')).toBe(2);
   });
 
   it('never stores no-store or private responses', async () => {

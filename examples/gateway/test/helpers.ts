@@ -149,3 +149,16 @@ export const CACHE_MODES: ReadonlyArray<{
   { mode: 'koa, behind the cache', adapter: 'koa', cache: {} },
   { mode: 'hono, behind the cache', adapter: 'hono', cache: {} },
 ];
+
+/** Polls `check` until it returns true or `timeoutMs` passes; resolves with the last answer. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 2_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(10);
+  }
+}
