@@ -169,6 +169,34 @@ describe('createMetrics with the engine', () => {
     expect(sample(text, 'gatecache_misses_total{route="default",reason="stale"}')).toBe(2);
   });
 
+  it('names the reason a stale response was served: max-stale, stale-while-revalidate', async () => {
+    const clock = createManualClock(Date.now());
+    const metrics = createMetrics({ clock });
+    const cache = createHttpCache({ clock, onEvent: metrics.onEvent });
+    metrics.observe(cache);
+    const origin = fakeOrigin(() => ({
+      status: 200,
+      headers: [['cache-control', 'max-age=10, stale-while-revalidate=60']],
+      body: 'v',
+    }));
+    const background = { run: origin };
+    await cache.handle(get('/s'), origin, undefined, background);
+    clock.advance(15_000);
+    await cache.handle(get('/s'), origin, undefined, background); // stale, refreshed behind
+    await new Promise((r) => setTimeout(r, 10));
+    clock.advance(80_000);
+    await cache.handle(get('/s', { 'cache-control': 'max-stale=600' }), origin); // past SWR
+    const text = metrics.prometheus();
+    expect(
+      sample(text, 'gatecache_stale_served_total{route="default",reason="stale-while-revalidate"}'),
+    ).toBe(1);
+    expect(sample(text, 'gatecache_stale_served_total{route="default",reason="max-stale"}')).toBe(
+      1,
+    );
+    expect(sample(text, 'gatecache_requests_total{route="default",outcome="stale"}')).toBe(2);
+    expect(origin.calls).toBe(2);
+  });
+
   it('counts waiters coalesced behind one origin call', async () => {
     const metrics = createMetrics();
     const cache = createHttpCache({ ttl: 60, onEvent: metrics.onEvent });

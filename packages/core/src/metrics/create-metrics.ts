@@ -237,6 +237,16 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+const STALE_REASONS = new Set(['max-stale', 'stale-while-revalidate', 'stale-if-error']);
+
+/** Why a stale response was served, from the detail of its Cache-Status (RFC 9211 §2.8). */
+function staleDetail(result: HandleResult | undefined): string {
+  if (result?.type !== 'send') return 'stale';
+  const status = result.response.headers.find(([name]) => name === 'cache-status')?.[1];
+  const detail = status === undefined ? undefined : /; detail=([\w-]+)/.exec(status)?.[1];
+  return detail !== undefined && STALE_REASONS.has(detail) ? detail : 'stale';
+}
+
 /** Creates the metrics of one engine (options are validated here, once). */
 export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
   if (options === null || typeof options !== 'object') {
@@ -348,7 +358,7 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
   );
   const staleServed = counter(
     'stale_served_total',
-    'Stale responses served, by reason (max-stale, stale-if-error).',
+    'Stale responses served, by reason (max-stale, stale-while-revalidate, stale-if-error).',
     ['route', 'reason'],
   );
   const bypasses = counter('bypasses_total', 'Requests that bypassed the cache, by reason.', [
@@ -556,9 +566,10 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
           if (trace !== undefined) trace.hit = { stale: event.stale, collapsed: event.collapsed };
           if (event.stale) {
             // The engine reports stale-if-error just before the stale hit it serves for it.
-            const afterStaleIfError =
-              trace !== undefined ? trace.staleIfError : staleIfErrorPending;
-            if (!afterStaleIfError) inc(staleServed, { route, reason: 'max-stale' });
+            // With a trace the reason is read from the response's Cache-Status when it is done.
+            if (trace === undefined && !staleIfErrorPending) {
+              inc(staleServed, { route, reason: 'stale' });
+            }
           } else {
             inc(hits, { route, layer: trace?.layer ?? defaultLayer() });
           }
@@ -698,6 +709,9 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
       if (trace.originSeconds !== undefined) record(originDuration, { route }, trace.originSeconds);
       if (outcome === 'hit' || (outcome === 'stale' && trace.originSeconds === undefined)) {
         record(hitDuration, { route }, seconds);
+      }
+      if (outcome === 'stale' && !trace.staleIfError) {
+        inc(staleServed, { route, reason: staleDetail(result) });
       }
       if (trace.missReason === 'stale' && !trace.revalidated) {
         inc(revalidations, { route, result: trace.staleIfError ? 'error' : 'modified' });
