@@ -11,6 +11,7 @@ import type {
   CacheStore,
   HttpCache,
   HttpCacheOptions,
+  MemoryStore,
 } from '@gatecache/core';
 import { compilePolicies, watchConfigFile } from '@gatecache/core/config';
 import type { ConfigWatcher, LoadedConfig, PolicyFunction } from '@gatecache/core/config';
@@ -59,7 +60,7 @@ export interface CacheStack {
   readonly metrics: CacheMetrics | undefined;
   readonly adminToken: string | undefined;
   /** The local tier, and the shared one when Redis is configured. */
-  readonly l1: CacheStore;
+  readonly l1: MemoryStore;
   readonly l2: CacheStore | undefined;
   /** The configuration in force (the last one that validated), when a file is used. */
   readonly config: LoadedConfig | undefined;

@@ -112,7 +112,7 @@ describe('configuration file', () => {
     const gw = await gateway({ configFile: file, log: recordingLog().log });
     expect(gw.gateway.stack?.l2).toBeDefined();
     for (const id of [1, 2, 3, 4]) await request(`${gw.url}/api/products/${id}`);
-    const l1 = gw.gateway.stack?.l1 as { size: number };
+    const l1 = gw.gateway.stack!.l1;
     expect(l1.size).toBe(2);
     expect(
       await until(async () => (await redis.cli('--scan', '--pattern', '*/api/products/*')) !== ''),
@@ -146,7 +146,7 @@ describe('configuration file', () => {
     writeFileSync(file, rules('cache: false'));
     expect(
       await until(async () =>
-        /bypass/.test((await request(`${gw.url}/api/products`)).headers['cache-status'] ?? ''),
+        /bypass/.test(String((await request(`${gw.url}/api/products`)).headers['cache-status'])),
       ),
     ).toBe(true);
     // SIGHUP reads the file again even when it did not change.
