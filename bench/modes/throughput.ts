@@ -44,11 +44,13 @@ async function verify(server: RunningServer, row: Row): Promise<string | undefin
 export async function throughput(): Promise<void> {
   const config = readConfig();
   const rows = ROWS;
+  // About 0.1 s between runs (IPC, connection setup) and 10 s to start the servers.
   const estimate =
-    rows.length * (config.rounds * config.durationSeconds + config.warmupSeconds) + 20;
+    rows.length * (config.rounds * (config.durationSeconds + 0.1) + config.warmupSeconds + 0.1) +
+    10;
   console.log(
     `throughput: ${rows.length} rows × ${config.rounds} rounds × ${config.durationSeconds} s, ` +
-      `${config.connections} connections (about ${Math.ceil(estimate / 60)} min)`,
+      `${config.connections} connections (about ${(estimate / 60).toFixed(1)} min)`,
   );
   const redis = await startRedisServer();
   let servers = new Map<string, StartedServer>();
