@@ -17,8 +17,10 @@ import { listen } from '../support/http.ts';
 
 export interface OriginRequest {
   readonly method: string;
-  /** Path and query as the app sees them. */
+  /** Path and query as the framework routes on them (`req.url`, `ctx.url`, `c.req.url`). */
   readonly url: string;
+  /** What apps read for the "original" target: Express `req.originalUrl`, Koa `ctx.originalUrl`. */
+  readonly originalUrl: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
@@ -33,6 +35,8 @@ export interface AppSpec {
   readonly origin: (request: OriginRequest) => OriginReply;
   /** Engine options (store, tenant, onEvent, …). */
   readonly options?: HttpCacheOptions;
+  /** An engine made by the test, used in place of one made from `options`. */
+  readonly cache?: HttpCache;
   /** Request header naming the user of a request (its partition), if any. */
   readonly partitionHeader?: string;
 }
@@ -79,6 +83,7 @@ export async function startApp(adapter: AdapterName, spec: AppSpec): Promise<Run
     app.disable('x-powered-by');
     const middleware = expressCache({
       ...spec.options,
+      ...(spec.cache === undefined ? {} : { cache: spec.cache }),
       ...(header === undefined ? {} : { partitionBy: (req) => req.get(header) ?? undefined }),
     });
     cache = middleware.cache;
@@ -87,7 +92,8 @@ export async function startApp(adapter: AdapterName, spec: AppSpec): Promise<Run
     app.all(/.*/, (req, res) => {
       const reply = run({
         method: req.method,
-        url: req.originalUrl,
+        url: req.url,
+        originalUrl: req.originalUrl,
         headers: headerRecord(Object.entries(req.headers)),
         body: typeof req.body === 'string' ? req.body : '',
       });
@@ -101,6 +107,7 @@ export async function startApp(adapter: AdapterName, spec: AppSpec): Promise<Run
     app.on('error', () => undefined);
     const middleware = koaCache({
       ...spec.options,
+      ...(spec.cache === undefined ? {} : { cache: spec.cache }),
       ...(header === undefined ? {} : { partitionBy: (ctx) => ctx.get(header) || undefined }),
     });
     cache = middleware.cache;
@@ -110,7 +117,8 @@ export async function startApp(adapter: AdapterName, spec: AppSpec): Promise<Run
       for await (const chunk of ctx.req) body += String(chunk);
       const reply = run({
         method: ctx.method,
-        url: ctx.originalUrl,
+        url: ctx.url,
+        originalUrl: ctx.originalUrl,
         headers: headerRecord(Object.entries(ctx.headers)),
         body,
       });
@@ -123,6 +131,7 @@ export async function startApp(adapter: AdapterName, spec: AppSpec): Promise<Run
     const app = new Hono();
     const middleware = honoCache({
       ...spec.options,
+      ...(spec.cache === undefined ? {} : { cache: spec.cache }),
       fetch: (request) => app.fetch(request),
       ...(header === undefined ? {} : { partitionBy: (c) => c.req.header(header) ?? undefined }),
     });
@@ -133,6 +142,7 @@ export async function startApp(adapter: AdapterName, spec: AppSpec): Promise<Run
       const reply = run({
         method: c.req.method,
         url: url.pathname + url.search,
+        originalUrl: url.pathname + url.search,
         headers: headerRecord(c.req.raw.headers.entries()),
         body: c.req.raw.body === null ? '' : await c.req.text(),
       });

@@ -7,7 +7,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDeltaSeconds } from '../src/cache-control.ts';
 import { DEFAULTS } from '../src/defaults.ts';
+import { createHttpCache } from '../src/engine.ts';
 import { buildPrimaryKey, type KeySettings } from '../src/key.ts';
+import { createMemoryStore } from '../src/memory-store.ts';
+import type { Origin } from '../src/origin.ts';
+import type { HeaderList } from '../src/types.ts';
 
 const settings: KeySettings = {
   namespace: 'default',
@@ -70,5 +74,33 @@ describe('known issues', () => {
       settings,
     );
     expect(raw).not.toBe(encoded);
+  });
+
+  // engine.ts (#store → selectingValues): a response that varies on a credential (Authorization,
+  // Cookie, X-Api-Key) gets a digested variant key, but the entry keeps the raw value in its
+  // `vary` metadata, so the credential sits in memory and — unencrypted for a shared entry — in
+  // Redis. (The sealer encrypts such variants: `isPersonalKey` treats digested variant keys as
+  // personal.) Fix: for the SECRET_FIELDS of key.ts, store and compare `digest(value)` in
+  // `entry.vary` instead of the value.
+  it.fails('a stored entry never holds the raw value of a credential it varies on', async () => {
+    const memory = createMemoryStore();
+    const cache = createHttpCache({ store: memory });
+    const origin: Origin = (call) => {
+      const headers: HeaderList = [
+        ['cache-control', 'public, max-age=60'],
+        ['vary', 'x-api-key'],
+      ];
+      const body = new TextEncoder().encode('{}');
+      call.head(200, headers, body);
+      return Promise.resolve({ status: 200, headers, body, complete: true });
+    };
+    const credential = 'key-0123456789abcdef0123456789';
+    await cache.handle(
+      { method: 'GET', url: '/keyed', host: 'h', headers: { 'x-api-key': credential } },
+      origin,
+    );
+    const stored = [...memory.keys()].map((key) => JSON.stringify(memory.get(key)));
+    expect(stored.length).toBeGreaterThan(0);
+    for (const text of stored) expect(text).not.toContain(credential);
   });
 });

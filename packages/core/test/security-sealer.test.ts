@@ -12,6 +12,7 @@ import {
   type SealerOptions,
 } from '../src/security/index.ts';
 import { createManualClock, expectSameRecord, makeEntry } from '../src/testing/index.ts';
+import { buildPrimaryKey, variantKey } from '../src/key.ts';
 import { createMemoryStore } from '../src/memory-store.ts';
 
 const k1 = { id: 'k1', signingKey: randomBytes(32), encryptionKey: randomBytes(32) };
@@ -275,6 +276,17 @@ describe('sealer: configuration', () => {
     expect(isPersonalKey(PERSONAL)).toBe(true);
     expect(isPersonalKey(SHARED)).toBe(false);
     expect(isPersonalKey('gc1:default:h/' + 'x'.repeat(10) + ' h=abc')).toBe(true);
+    // Variants: readable selecting values are not personal; digested ones may be credentials.
+    const primary = buildPrimaryKey(
+      { url: '/keyed', host: 'h', partitionHash: undefined },
+      { namespace: 'default', includeHost: true, queryIgnore: [], sensitiveQuery: [] },
+    );
+    expect(isPersonalKey(variantKey(primary, 'abcd1234', ['accept'], { accept: 'text/html' }))).toBe(
+      false,
+    );
+    expect(
+      isPersonalKey(variantKey(primary, 'abcd1234', ['x-api-key'], { 'x-api-key': 'secret' })),
+    ).toBe(true);
     expect(parseKey('gc1:ns~abcdef:h/x p=q')).toEqual({
       namespace: 'ns',
       tenant: 'abcdef',

@@ -42,9 +42,17 @@ export function tenantOfKey(key: string): string | undefined {
 }
 
 /**
- * Whether a key may hold personal data: a partition's key, or a key shortened to a digest (its
- * partition marker may have been cut off, so it is treated as personal).
+ * A variant key whose selecting values were replaced by a digest: the engine does that when the
+ * response varies on a credential (Authorization, Cookie, X-Api-Key) or the values are long. The
+ * entry then stores those raw values in its `vary` metadata, so it is treated as personal.
+ */
+const DIGESTED_VARIANT = / v=[\w-]{8}[\w-]{22}$/;
+
+/**
+ * Whether a key may hold personal data: a partition's key; a key shortened to a digest (its
+ * partition marker may have been cut off); a variant selected by digested (possibly credential)
+ * values.
  */
 export function isPersonalKey(key: string): boolean {
-  return key.includes(' p=') || key.includes(' h=');
+  return key.includes(' p=') || key.includes(' h=') || DIGESTED_VARIANT.test(key);
 }
