@@ -266,6 +266,11 @@ interface Flight {
   readonly background: boolean;
   /** False when the leader's response could not be stored: waiters then fetch on their own. */
   storable: boolean;
+  /**
+   * The entry the leader stored, handed to waiters directly (after the same key and Vary checks a
+   * lookup makes), so coalescing holds even when a slow or failing store loses the write.
+   */
+  entry?: CacheEntry;
 }
 
 const HTTP_DATE = (ms: number): string => new Date(ms).toUTCString();
@@ -1016,6 +1021,33 @@ export class HttpCache {
     else await this.#safe('clear', () => store.clear());
   }
 
+  /**
+   * The leader's entry when it answers this waiter exactly as a lookup would: the same primary key
+   * (shared, or this user's partition) and, for a variant, the same selecting values; still valid
+   * and fresh. Otherwise undefined, and the waiter looks up the store.
+   */
+  #handedEntry(entry: CacheEntry, ctx: RequestContext): CacheEntry | undefined {
+    const fields = Object.keys(entry.vary);
+    let matches = entry.key === ctx.sharedKey || entry.key === ctx.privateKey;
+    if (!matches && fields.length > 0) {
+      const underPrimary =
+        entry.key.startsWith(`${ctx.sharedKey} v=`) ||
+        (ctx.privateKey !== undefined && entry.key.startsWith(`${ctx.privateKey} v=`));
+      if (underPrimary) {
+        const values = selectingValues(ctx.request.headers, fields);
+        matches = fields.every((field) => entry.vary[field] === values[field]);
+      }
+    } else if (matches && fields.length > 0) {
+      matches = false;
+    }
+    if (!matches) return undefined;
+    const valid = this.#validate(entry);
+    if (valid === undefined) return undefined;
+    return decideReuse(valid, ctx.directives, this.clock.now()).type === 'fresh'
+      ? valid
+      : undefined;
+  }
+
   #shouldRefreshAhead(entry: CacheEntry, now: number): boolean {
     const fraction = this.#settings.refreshAhead;
     if (fraction <= 0) return false;
@@ -1082,6 +1114,9 @@ export class HttpCache {
         // A leader that hangs must not hang its waiters: after leaseWaitMs they fetch themselves.
         if (!(await settlesWithin(flight.done, this.#settings.leaseWaitMs))) break;
         if (!flight.storable) break;
+        const handed =
+          flight.entry === undefined ? undefined : this.#handedEntry(flight.entry, ctx);
+        if (handed !== undefined) return this.#serve(ctx, handed, HIT, true);
         const again = await this.#lookup(ctx);
         if (
           again.found &&
@@ -1350,10 +1385,9 @@ export class HttpCache {
           this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
           return this.#serveStale(ctx, stale, 'origin-error');
         }
-        return {
-          type: 'rethrow',
-          error: outcome.error ?? new Error('origin produced no response'),
-        };
+        // No error and no response: the client went away before the origin answered.
+        if (outcome.error === undefined) return { type: 'done' };
+        return { type: 'rethrow', error: outcome.error };
       }
 
       switch (plan.kind) {
@@ -1363,6 +1397,7 @@ export class HttpCache {
           return this.#serveStale(ctx, stale!, 'stale-if-error');
         case 'revalidated': {
           const updated = this.#refreshed(ctx, stale!, outcome.headers, requestTime, now);
+          if (flight !== undefined && updated !== undefined) flight.entry = updated;
           this.#emit({ type: 'revalidated', policy: ctx.policy.name, status: 304 });
           if (updated !== undefined && !this.#invalidatedSince(ctx.sharedKey, startSequence)) {
             await this.#put(ctx, updated.key, updated, now, lookup);
@@ -1399,7 +1434,10 @@ export class HttpCache {
             this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: 'invalidated' });
           } else {
             stored = await this.#storeResponse(ctx, verdict, outcome, requestTime, now, lookup);
-            if (stored === undefined && flight !== undefined) flight.storable = false;
+            if (flight !== undefined) {
+              if (stored === undefined) flight.storable = false;
+              else flight.entry = stored;
+            }
           }
           if (plan.kind === 'not-modified-from-origin') {
             const headers = outcome.headers.filter(([name]) => NOT_MODIFIED_FIELDS.has(name));

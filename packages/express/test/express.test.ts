@@ -245,6 +245,73 @@ describe('coalescing', () => {
     expect(h.count('/flaky')).toBeGreaterThanOrEqual(2);
   });
 
+  it('holds when the store loses the write: waiters get the leader\u2019s entry directly', async () => {
+    const memory = createMemoryStore();
+    const lossy: CacheStore = {
+      name: 'lossy',
+      get: (key) => memory.get(key),
+      set: () => Promise.reject(new Error('write lost')),
+      delete: (key) => memory.delete(key),
+      clear: () => memory.clear(),
+    };
+    const h = await setup(
+      (app, hit) => {
+        app.get('/lossy', (req, res) => {
+          hit('/lossy');
+          setTimeout(
+            () =>
+              res
+                .set('Cache-Control', 'max-age=60')
+                .set('Vary', 'Accept-Language')
+                .send(`${req.get('accept-language')}`),
+            40,
+          );
+        });
+      },
+      { store: lossy },
+    );
+    const en = Array.from({ length: 20 }, () => h.get('/lossy', { 'accept-language': 'en' }));
+    const fr = Array.from({ length: 5 }, () => h.get('/lossy', { 'accept-language': 'fr' }));
+    const bodies = await Promise.all([...en, ...fr].map(async (r) => (await r).text()));
+    expect(bodies.slice(0, 20).every((b) => b === 'en')).toBe(true);
+    // Another variant never receives the leader's body; it fetches its own.
+    expect(bodies.slice(20).every((b) => b === 'fr')).toBe(true);
+    expect(h.count('/lossy')).toBeLessThanOrEqual(3);
+  });
+
+  it('a client that leaves before the origin answers is not an error', async () => {
+    const errors: unknown[] = [];
+    const h = await setup((app, hit) => {
+      app.get('/gone', (_req, res) => {
+        hit('/gone');
+        setTimeout(() => res.set('Cache-Control', 'max-age=60').send('late'), 80);
+      });
+      app.use(
+        (
+          error: unknown,
+          _req: express.Request,
+          res: express.Response,
+          _next: express.NextFunction,
+        ) => {
+          errors.push(error);
+          res.status(500).end();
+        },
+      );
+    });
+    await new Promise<void>((resolve) => {
+      const req = request(h.base + '/gone');
+      req.on('error', () => resolve());
+      req.end();
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 20);
+    });
+    await sleep(150);
+    expect(errors).toEqual([]);
+    expect(h.count('/gone')).toBe(1);
+  });
+
   it('uncacheable responses do not serialize concurrent requests behind each other', async () => {
     const h = await setup((app, hit) => {
       app.get('/private', (_req, res) => {
