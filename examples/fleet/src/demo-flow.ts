@@ -59,6 +59,30 @@ export async function runDemo(targets: DemoTargets): Promise<DemoStep[]> {
     });
   };
   const isHit = (status: string): boolean => /(^|;\s*)hit(;|$)/.test(status);
+  const purge = async (label: string, expected: string): Promise<void> => {
+    const response = await fetch(`${targets.a}/cache/invalidate`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${targets.purgeToken}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ urls: [path] }),
+    });
+    const body = await response.text();
+    record({
+      label,
+      instance: 'A',
+      request: 'POST /cache/invalidate',
+      status: response.status,
+      cacheStatus: undefined,
+      backendCalls: undefined,
+      expected: `${expected} (${body.trim()})`,
+      ok: response.status === 202,
+    });
+  };
+
+  // An earlier run left the URL cached: start from nothing, so that step 1 is a miss.
+  await purge('0. start clean', `purge ${path} on every instance`);
 
   await get(
     'A',
@@ -79,22 +103,10 @@ export async function runDemo(targets: DemoTargets): Promise<DemoStep[]> {
     isHit,
   );
 
-  const purge = await fetch(`${targets.a}/cache/invalidate`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${targets.purgeToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ urls: [path] }),
-  });
-  const purgeBody = await purge.text();
-  record({
-    label: '4. purge on A',
-    instance: 'A',
-    request: 'POST /cache/invalidate',
-    status: purge.status,
-    cacheStatus: undefined,
-    backendCalls: undefined,
-    expected: `A deletes ${path} from memory and Redis and tells the fleet over Redis pub/sub (${purgeBody.trim()})`,
-    ok: purge.status === 202,
-  });
+  await purge(
+    '4. purge on A',
+    `A deletes ${path} from memory and Redis and tells the fleet over Redis pub/sub`,
+  );
 
   await get(
     'B',
