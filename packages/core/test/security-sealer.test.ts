@@ -281,9 +281,9 @@ describe('sealer: configuration', () => {
       { url: '/keyed', host: 'h', partitionHash: undefined },
       { namespace: 'default', includeHost: true, queryIgnore: [], sensitiveQuery: [] },
     );
-    expect(isPersonalKey(variantKey(primary, 'abcd1234', ['accept'], { accept: 'text/html' }))).toBe(
-      false,
-    );
+    expect(
+      isPersonalKey(variantKey(primary, 'abcd1234', ['accept'], { accept: 'text/html' })),
+    ).toBe(false);
     expect(
       isPersonalKey(variantKey(primary, 'abcd1234', ['x-api-key'], { 'x-api-key': 'secret' })),
     ).toBe(true);
