@@ -21,6 +21,8 @@ export function createKoaApp(stack: CacheStack | undefined, proxy: UpstreamProxy
     // The proxy writes the Node response; the cache's Node bridge sees those writes.
     ctx.respond = false;
     await new Promise<void>((resolve) => {
+      // A background refresh runs without a client: its response may finish without closing.
+      ctx.res.once('finish', resolve);
       ctx.res.once('close', resolve);
       proxy.handle(ctx.req, ctx.res);
     });
