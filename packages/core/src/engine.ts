@@ -327,6 +327,8 @@ export class HttpCache {
   readonly #unsubscribe: (() => void) | undefined;
   readonly #random: () => number;
   readonly #basePolicy: CachePolicy;
+  /** Per-entry header lists as sent on a hit (without Age and Cache-Status). */
+  readonly #wireHeaders = new WeakMap<CacheEntry, HeaderList>();
   readonly #breaker: CircuitBreaker | undefined;
   #stats = { hits: 0, misses: 0, stores: 0, bypasses: 0 };
 
@@ -803,13 +805,19 @@ export class HttpCache {
     const now = this.clock.now();
     const age = Math.floor(entry.initialAge + Math.max(0, now - entry.storedAt) / 1000);
     const ttl = (entry.staleAt - now) / 1000;
-    const cacheStatus = formatCacheStatus(this.#settings.cacheStatusName, {
-      ...status,
-      collapsed,
-      ttl: Math.floor(ttl),
-    });
+    // The common case, a plain hit, skips the general formatter.
+    const cacheStatus =
+      status === HIT && !collapsed
+        ? `${this.#settings.cacheStatusName}; hit; ttl=${Math.floor(ttl)}`
+        : formatCacheStatus(this.#settings.cacheStatusName, {
+            ...status,
+            collapsed,
+            ttl: Math.floor(ttl),
+          });
     this.#stats.hits++;
-    this.#emit({ type: 'hit', policy: ctx.policy.name, stale: ttl <= 0, collapsed });
+    if (this.#options.onEvent !== undefined) {
+      this.#emit({ type: 'hit', policy: ctx.policy.name, stale: ttl <= 0, collapsed });
+    }
     return { type: 'send', response: this.#planFromEntry(ctx, entry, age, cacheStatus) };
   }
 
@@ -821,6 +829,17 @@ export class HttpCache {
   ): SendPlan {
     const conditional =
       entry.status >= 200 && entry.status < 300 && this.#matchesConditional(ctx, entry.headers);
+    if (!conditional && ctx.policy.downstream === undefined) {
+      // The hot path: the entry's fields with Content-Length, built once per entry.
+      let base = this.#wireHeaders.get(entry);
+      if (base === undefined) {
+        base = [...entry.headers, ['content-length', String(entry.body.byteLength)]];
+        this.#wireHeaders.set(entry, base);
+      }
+      const headers = base.slice();
+      headers.push(['age', String(age)], ['cache-status', cacheStatus]);
+      return { status: entry.status, headers, body: ctx.isHead ? undefined : entry.body };
+    }
     const headers: HeaderList = [];
     for (const field of entry.headers) {
       if (conditional && !NOT_MODIFIED_FIELDS.has(field[0])) continue;

@@ -8,6 +8,7 @@ import {
 import {
   cacheRequestFromNode,
   runNodeOrigin,
+  setHeaderList,
   snapshotHeaders,
   takeNodeBackgroundCall,
   writePlan,
@@ -35,8 +36,8 @@ type Settled =
 /** A hit goes out through Koa itself, so upstream middleware (compression, logging) sees it. */
 function respondWithPlan(ctx: Context, plan: SendPlan): void {
   ctx.status = plan.status;
-  for (const [name] of plan.headers) ctx.remove(name);
-  for (const [name, value] of plan.headers) ctx.append(name, value);
+  // Straight onto the response: what ctx.set does, without its per-call work.
+  setHeaderList(ctx.res, plan.headers);
   if (plan.body !== undefined) {
     // Koa treats only a Buffer as bytes (a plain Uint8Array would be sent as JSON).
     ctx.body = Buffer.from(plan.body.buffer, plan.body.byteOffset, plan.body.byteLength);

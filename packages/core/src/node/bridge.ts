@@ -65,7 +65,12 @@ function originHeaders(res: ServerResponse, before: HeaderSnapshot): HeaderList 
   return list;
 }
 
-function setHeaderList(res: ServerResponse, headers: HeaderList): void {
+/** Sets a header list on a response, repeated names as one array so every line is kept. */
+export function setHeaderList(res: ServerResponse, headers: HeaderList): void {
+  if (!hasRepeatedName(headers)) {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    return;
+  }
   const grouped = new Map<string, string[]>();
   for (const [name, value] of headers) {
     const values = grouped.get(name);
@@ -74,6 +79,15 @@ function setHeaderList(res: ServerResponse, headers: HeaderList): void {
   }
   for (const [name, values] of grouped)
     res.setHeader(name, values.length === 1 ? values[0]! : values);
+}
+
+/** Whether a field name occurs twice (rare: Set-Cookie, Link); checked without allocating. */
+function hasRepeatedName(headers: HeaderList): boolean {
+  for (let i = 1; i < headers.length; i++) {
+    const name = headers[i]![0];
+    for (let j = 0; j < i; j++) if (headers[j]![0] === name) return true;
+  }
+  return false;
 }
 
 /** Restores the response's header fields to the snapshot taken before the origin ran. */

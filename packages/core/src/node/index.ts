@@ -2,6 +2,7 @@ export {
   applyOriginRequestHeaders,
   cacheRequestFromNode,
   runNodeOrigin,
+  setHeaderList,
   snapshotHeaders,
   writePlan,
 } from './bridge.ts';
