@@ -111,16 +111,13 @@ describe.each(ADAPTERS)('poisoning and deception on %s', (adapter) => {
   // Fix (packages/core/src/node/bridge.ts and packages/koa/src/http-cache.ts): when `call.url` is
   // set, also set `req.originalUrl` (Express) and `ctx.originalUrl` / `ctx.request.originalUrl`
   // (Koa) to it. Expected to fail on Express and Koa until then.
-  (adapter === 'hono' ? it : it.fails)(
-    'ignored query parameters do not reach an app that reads originalUrl',
-    async () => {
-      const a = await start((request) => reflective({ ...request, url: request.originalUrl }));
-      await a.get('/canonical?id=1&utm_source=evil');
-      const victim = await a.get('/canonical?id=1');
-      expect(await victim.text()).not.toContain('evil');
-      expect(a.calls('/canonical')).toBe(1);
-    },
-  );
+  it('ignored query parameters do not reach an app that reads originalUrl', async () => {
+    const a = await start((request) => reflective({ ...request, url: request.originalUrl }));
+    await a.get('/canonical?id=1&utm_source=evil');
+    const victim = await a.get('/canonical?id=1');
+    expect(await victim.text()).not.toContain('evil');
+    expect(a.calls('/canonical')).toBe(1);
+  });
 
   it('deception: /account/x.css answered with HTML is not stored; real CSS still is', async () => {
     const a = await start((request) => {

@@ -49,8 +49,10 @@ export const DELTA_SECONDS_MAX = 2_147_483_648;
  */
 export function parseDeltaSeconds(value: DirectiveValue | undefined): number | undefined {
   if (typeof value !== 'string' || !/^\d+$/.test(value)) return undefined;
-  if (value.length > 10) return DELTA_SECONDS_MAX;
-  const n = Number(value);
+  // Leading zeros carry no value: `00000000060` is 60, not an overflow.
+  const digits = value.replace(/^0+(?=\d)/, '');
+  if (digits.length > 10) return DELTA_SECONDS_MAX;
+  const n = Number(digits);
   return n > DELTA_SECONDS_MAX ? DELTA_SECONDS_MAX : n;
 }
 

@@ -568,6 +568,8 @@ export class HttpCache {
     if (requestHeaderBytes(request.headers) > settings.maxRequestHeaderBytes)
       return 'headers-too-large';
     if (hasRequestBody(request.headers)) return 'request-body';
+    // RFC 3986 §3.2.2: reg-name or IP literal, optional port; anything else is not a host.
+    if (request.host !== undefined && !VALID_HOST.test(request.host)) return 'invalid-host';
     if (policy.poisoningDefence !== false && settings.unkeyedHeaders.length > 0) {
       const keyed = policy.varyHeaders;
       if (findUnkeyedHeader(request.headers, settings.unkeyedHeaders, keyed) !== undefined) {
@@ -1713,6 +1715,9 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
 }
 
 const HIT: CacheStatusParts = { hit: true };
+
+const VALID_HOST =
+  /^(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
 
 function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';

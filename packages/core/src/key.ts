@@ -82,17 +82,27 @@ export function normalizeTarget(
 /** The primary key: version, namespace, host, normalized target, and the partition hash. */
 export function buildPrimaryKey(parts: KeyParts, settings: KeySettings): string {
   const target = normalizeTarget(parts.url, settings, parts.queryIgnore, parts.queryAllow);
-  const host = settings.includeHost ? (parts.host ?? '').toLowerCase() : '';
+  // RFC 3986 §3.2.2: a host is a reg-name or an IP literal with an optional port. Anything else is
+  // escaped, so a Host such as `example.com/admin` can never borrow another path's key.
+  const host = settings.includeHost
+    ? (parts.host ?? '').toLowerCase().replace(/[^a-z0-9.:\-[\]]/g, escapeCodeUnit)
+    : '';
   const space =
     parts.tenantHash === undefined
       ? settings.namespace
       : `${settings.namespace}~${parts.tenantHash}`;
-  // A space never appears in a request target, so it separates the key's parts unambiguously.
+  // A space never appears in a request target, so it separates the key's parts unambiguously;
+  // `%` is escaped too, which keeps the escaping one-to-one.
   // eslint-disable-next-line no-control-regex -- control characters are what is escaped
-  const safeTarget = target.replace(/[\x00-\x20]/g, encodeURIComponent);
+  const safeTarget = target.replace(/[\x00-\x20%]/g, encodeURIComponent);
   let key = `${KEY_VERSION}:${space}:${host}${safeTarget}`;
   if (parts.partitionHash !== undefined) key += ` p=${parts.partitionHash}`;
   return limitKey(key);
+}
+
+/** `%` and four hex digits per UTF-16 code unit: one-to-one, and never throws on lone surrogates. */
+function escapeCodeUnit(ch: string): string {
+  return `%${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /** Keeps a key under MAX_KEY_LENGTH by replacing its tail with a digest of the whole key. */
@@ -111,7 +121,9 @@ const SECRET_FIELDS = new Set(['authorization', 'proxy-authorization', 'cookie',
 export function varyValue(headers: RequestHeaders, field: string): string | null {
   const value = requestHeader(headers, field);
   if (value === undefined) return null;
-  return value.trim().replace(/\s*,\s*/g, ', ');
+  const normalized = value.trim().replace(/\s*,\s*/g, ', ');
+  // A credential is compared by its digest: the stored entry never holds it.
+  return SECRET_FIELDS.has(field) ? `~${digest(normalized)}` : normalized;
 }
 
 /** Selecting values of a request for the given Vary fields. */

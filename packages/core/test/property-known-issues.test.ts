@@ -1,7 +1,6 @@
 /**
- * Properties the engine does not hold yet. Each is written as the behaviour we want and marked
- * `it.fails`: it passes while the defect is there, and turns red once the fix lands — then drop
- * `.fails`. Each names the file and the change that fixes it.
+ * Properties found broken by the attack tests, now held: each names the file and the change that
+ * fixed it, and fails if that change is undone.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -20,11 +19,11 @@ const settings: KeySettings = {
   sensitiveQuery: DEFAULTS.sensitiveQuery,
 };
 
-describe('known issues', () => {
+describe('formerly known issues', () => {
   // cache-control.ts parseDeltaSeconds: `value.length > 10` clamps before leading zeros are
   // dropped, so `max-age=00000000060` reads as 2^31 s (68 years) instead of 60 s. Fix: strip
   // leading zeros (`value.replace(/^0+(?=\d)/, '')`) before the length test.
-  it.fails('delta-seconds with leading zeros keeps its value (RFC 9111 \u00a71.2.2)', () => {
+  it('delta-seconds with leading zeros keeps its value (RFC 9111 \u00a71.2.2)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 1_000_000 }),
@@ -42,7 +41,7 @@ describe('known issues', () => {
   // path's key (test/security/host-header.test.ts shows it through Express). Fix (engine): bypass
   // the cache (reason `invalid-host`) when the host is not `reg-name / IP-literal [":" port]`
   // (RFC 3986 §3.2.2), or percent-encode every host character outside `[a-z0-9.:\-[\]]`.
-  it.fails('a host can never borrow part of another request\u2019s path', () => {
+  it('a host can never borrow part of another request\u2019s path', () => {
     fc.assert(
       fc.property(
         fc.stringMatching(/^[a-z]{1,10}\.example$/),
@@ -67,7 +66,7 @@ describe('known issues', () => {
   // target holding a raw space (possible only from an adapter that does not take it off the wire:
   // Node and Web Requests refuse or encode it) shares the key of its encoded form. Fix: encode `%`
   // too in `safeTarget` (`/[\x00-\x20%]/g`), which makes the escaping injective.
-  it.fails('a raw space and its percent-encoding never share a key', () => {
+  it('a raw space and its percent-encoding never share a key', () => {
     const raw = buildPrimaryKey({ url: '/a b', host: 'h', partitionHash: undefined }, settings);
     const encoded = buildPrimaryKey(
       { url: '/a%20b', host: 'h', partitionHash: undefined },
@@ -82,7 +81,7 @@ describe('known issues', () => {
   // Redis. (The sealer encrypts such variants: `isPersonalKey` treats digested variant keys as
   // personal.) Fix: for the SECRET_FIELDS of key.ts, store and compare `digest(value)` in
   // `entry.vary` instead of the value.
-  it.fails('a stored entry never holds the raw value of a credential it varies on', async () => {
+  it('a stored entry never holds the raw value of a credential it varies on', async () => {
     const memory = createMemoryStore();
     const cache = createHttpCache({ store: memory });
     const origin: Origin = (call) => {

@@ -89,6 +89,8 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
         (call) => {
           originStarted = true;
           before = snapshotHeaders(res);
+          // Koa keeps the client's target in `originalUrl`; the origin must not see it either.
+          if (call.url !== undefined) ctx.originalUrl = ctx.request.originalUrl = call.url;
           return runNodeOrigin(req, res, call, before, () =>
             next().then(
               () => downstreamDone({ ok: true }),

@@ -32,7 +32,12 @@ export function applyOriginRequestHeaders(req: IncomingMessage, call: OriginCall
   const headers = req.headers as Record<string, string | string[] | undefined>;
   for (const name of call.requestHeaders.remove) delete headers[name];
   for (const [name, value] of call.requestHeaders.set) headers[name] = value;
-  if (call.url !== undefined) req.url = call.url;
+  if (call.url !== undefined) {
+    req.url = call.url;
+    // Express keeps the client's target in `originalUrl`; the origin must not see it either.
+    const withOriginal = req as IncomingMessage & { originalUrl?: string };
+    if (typeof withOriginal.originalUrl === 'string') withOriginal.originalUrl = call.url;
+  }
 }
 
 type HeaderSnapshot = ReadonlyMap<string, string>;
