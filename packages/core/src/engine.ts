@@ -7,6 +7,7 @@ import {
 } from './circuit-breaker.ts';
 import { monotonicNow, systemClock } from './clock.ts';
 import { DEFAULTS } from './defaults.ts';
+import { EMPTY_TAGS, EMPTY_VARY, Interner } from './intern.ts';
 import {
   contentTypeContradictsPath,
   findUnkeyedHeader,
@@ -329,6 +330,7 @@ export class HttpCache {
   readonly #basePolicy: CachePolicy;
   /** Per-entry header lists as sent on a hit (without Age and Cache-Status). */
   readonly #wireHeaders = new WeakMap<CacheEntry, HeaderList>();
+  readonly #interner = new Interner();
   readonly #breaker: CircuitBreaker | undefined;
   #stats = { hits: 0, misses: 0, stores: 0, bypasses: 0 };
 
@@ -886,7 +888,13 @@ export class HttpCache {
   }
 
   /** Tags of a new entry: the policy's, then those the origin named in its tag fields. */
-  #tagsOf(policy: CachePolicy, headers: HeaderList): string[] {
+  #tagsOf(policy: CachePolicy, headers: HeaderList): readonly string[] {
+    if (
+      policy.tags === undefined &&
+      !headers.some(([name]) => this.#settings.tagHeaders.includes(name))
+    ) {
+      return EMPTY_TAGS;
+    }
     const tags = new Set(policy.tags ?? []);
     for (const [name, value] of headers) {
       if (!this.#settings.tagHeaders.includes(name)) continue;
@@ -1653,17 +1661,17 @@ export class HttpCache {
       v: 1,
       key,
       status: outcome.status,
-      headers,
+      headers: this.#interner.headers(headers),
       body,
       storedAt: now,
       fetchedAt: requestTime,
       initialAge,
       staleAt,
       deleteAt,
-      vary,
+      vary: varyFields.length === 0 ? EMPTY_VARY : vary,
       tags: this.#tagsOf(ctx.policy, outcome.headers),
       generatedETag,
-      flags: verdict.flags,
+      flags: this.#interner.flags(verdict.flags),
     };
     await this.#put(ctx, key, entry, now, lookup);
     this.#stats.stores++;
