@@ -8,3 +8,4 @@ export { createRedisClient, reconnectBackoff } from './client.ts';
 export type { RedisClient, RedisConnectionOptions } from './client.ts';
 export { createRedisEpochStore } from './invalidation-epoch-store.ts';
 export type { RedisEpochStore, RedisEpochStoreOptions } from './invalidation-epoch-store.ts';
+export { redisConnectionFromConfig } from './from-config.ts';
