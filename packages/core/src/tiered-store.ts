@@ -62,13 +62,38 @@ export class TieredStore implements CacheStore {
     this.#onError = options.onError;
   }
 
-  async get(key: string, hints?: StoreHints): Promise<StoredRecord | undefined> {
+  /** L1 first (answered synchronously when L1 is, as the memory tier is), then L2 with back-fill. */
+  get(key: string, hints?: StoreHints): MaybePromise<StoredRecord | undefined> {
     const layers = hints?.layers ?? ALL_LAYERS;
     const useL1 = layers.includes('l1');
     if (useL1) {
-      const local = await this.#safe('l1', 'get', () => this.l1.get(key, hints), undefined);
+      let local: MaybePromise<StoredRecord | undefined>;
+      try {
+        local = this.l1.get(key, hints);
+      } catch (error) {
+        this.#report('l1', 'get', error);
+        local = undefined;
+      }
+      if (isPromiseLike(local)) {
+        return local.then(
+          (found) => (found !== undefined ? found : this.#fromL2(key, hints, layers, useL1)),
+          (error: unknown) => {
+            this.#report('l1', 'get', error);
+            return this.#fromL2(key, hints, layers, useL1);
+          },
+        );
+      }
       if (local !== undefined) return local;
     }
+    return this.#fromL2(key, hints, layers, useL1);
+  }
+
+  async #fromL2(
+    key: string,
+    hints: StoreHints | undefined,
+    layers: readonly LayerName[],
+    useL1: boolean,
+  ): Promise<StoredRecord | undefined> {
     if (!layers.includes('l2')) return undefined;
     const shared = await this.#safe('l2', 'get', () => this.l2.get(key, hints), undefined);
     if (shared !== undefined && useL1) {
@@ -169,4 +194,8 @@ export class TieredStore implements CacheStore {
       // Reporting never fails the request.
     }
   }
+}
+
+function isPromiseLike<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
