@@ -486,6 +486,46 @@ export class HttpCache {
     return this.#decide(ctx, lookup, origin, background);
   }
 
+  /**
+   * A fresh hit answered at once from the local (L1, memory) tier, or undefined: no origin call,
+   * no network, no waiting. Adapters use it in front of a framework, so a hit never pays for the
+   * framework's routing; anything else (a miss, a stale entry, an entry only in L2) goes through
+   * the app and `serve` as usual.
+   */
+  peek(request: CacheRequest, overrides?: CachePolicy): SendPlan | undefined {
+    if (this.store.local !== true) return undefined;
+    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+    let ctx: RequestContext;
+    try {
+      const policy = this.#resolvePolicy(request, overrides);
+      if (policy.cache === false || policy.classification === 'sensitive') return undefined;
+      if (this.#requestBypass(request, policy) !== undefined) return undefined;
+      if (request.headers['range'] !== undefined) return undefined;
+      const directives = this.#settings.ignoreRequestCacheControl
+        ? NO_REQUEST_DIRECTIVES
+        : parseRequestDirectives(request.headers);
+      if (directives.noStore || directives.noCache) return undefined;
+      if (policy.layers !== undefined && !policy.layers.includes('l1')) return undefined;
+      ctx = { ...this.#context(request, policy, directives), hints: L1_ONLY };
+    } catch {
+      return undefined;
+    }
+    const lookup = this.#lookup(ctx);
+    // Not in the local tier, or the store is remote: let the request take the normal path.
+    if (isThenable(lookup)) {
+      lookup.catch(() => undefined);
+      return undefined;
+    }
+    if (!lookup.found) return undefined;
+    const now = this.clock.now();
+    if (decideReuse(lookup.entry, ctx.directives, now).type !== 'fresh') return undefined;
+    // Refresh-ahead needs the app: leave entries in their refresh window to `serve`.
+    if (this.#settings.refreshAhead > 0 && this.#shouldRefreshAhead(lookup.entry, now))
+      return undefined;
+    const result = this.#serve(ctx, lookup.entry, HIT, false);
+    return result.type === 'send' ? result.response : undefined;
+  }
+
   #decide(
     ctx: RequestContext,
     lookup: Lookup,
@@ -1723,6 +1763,8 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
 }
 
 const HIT: CacheStatusParts = { hit: true };
+
+const L1_ONLY: StoreHints = Object.freeze({ layers: Object.freeze(['l1'] as const) });
 
 const VALID_HOST =
   /^(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;

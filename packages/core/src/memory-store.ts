@@ -64,6 +64,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
 export class MemoryStore implements CacheStore {
   readonly name = 'memory';
+  readonly local = true;
   readonly maxBytes: number;
   readonly maxEntries: number;
   #lru: LRUCache<string, StoredRecord>;

@@ -49,6 +49,7 @@ export function createTieredStore(options: TieredStoreOptions): TieredStore {
 
 export class TieredStore implements CacheStore {
   readonly name: string;
+  readonly local: boolean;
   readonly l1: CacheStore;
   readonly l2: CacheStore;
   readonly #clock: Clock;
@@ -58,6 +59,7 @@ export class TieredStore implements CacheStore {
     this.l1 = options.l1;
     this.l2 = options.l2;
     this.name = `tiered(${this.l1.name}+${this.l2.name})`;
+    this.local = this.l1.local === true;
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError;
   }

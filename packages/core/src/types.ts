@@ -96,6 +96,11 @@ export type StoredRecord = CacheEntry | VaryRecord;
  */
 export interface CacheStore {
   readonly name: string;
+  /**
+   * True when reads of the local tier are answered synchronously from process memory (the memory
+   * store, a tiered store's L1): the engine may then answer fresh hits before the framework runs.
+   */
+  readonly local?: boolean;
   get(key: string, hints?: StoreHints): MaybePromise<StoredRecord | undefined>;
   /** `ttlMs` is how long the record may be kept; it is always > 0. */
   set(key: string, record: StoredRecord, ttlMs: number, hints?: StoreHints): MaybePromise<void>;

@@ -3,6 +3,8 @@ import {
   type AdapterOptions,
   type HandleResult,
   type HttpCache,
+  type SendPlan,
+  BACKGROUND_FIELD,
 } from '@gatecache/core';
 import {
   cacheRequestFromNode,
@@ -10,8 +12,10 @@ import {
   snapshotHeaders,
   takeNodeBackgroundCall,
   writePlan,
+  type NodeHandler,
 } from '@gatecache/core/node';
 import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { backgroundFor } from './background.ts';
 
 /** `HttpCacheOptions` plus `cache` (a shared engine), `route` and `partitionBy(req)`. */
@@ -21,6 +25,14 @@ export interface ExpressCacheMiddleware {
   (req: Request, res: Response, next: NextFunction): void;
   /** The engine behind this middleware: purge, stats, close. */
   readonly cache: HttpCache;
+  /**
+   * A Node request handler that answers fresh hits from the memory tier before Express runs at
+   * all, and hands everything else to `app` (which must mount this middleware):
+   * `http.createServer(cache.front(app)).listen(3000)`. A hit then costs no routing. Here
+   * `partitionBy` sees Node's plain request (use `req.headers`, not `req.get`); when it throws,
+   * the request goes to the app.
+   */
+  front(app: NodeHandler): (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** Marks a request a cache middleware already handles, so a second one steps aside. */
@@ -98,5 +110,22 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
     else finish(result);
   } as ExpressCacheMiddleware;
   Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
+  Object.defineProperty(middleware, 'front', {
+    enumerable: true,
+    value: (app: NodeHandler) =>
+      function gatecacheFront(req: IncomingMessage, res: ServerResponse): void {
+        let plan: SendPlan | undefined;
+        if (req.headers[BACKGROUND_FIELD] === undefined) {
+          try {
+            const partition = partitionBy?.(req as Request);
+            plan = cache.peek(cacheRequestFromNode(req, { partition }), overrides);
+          } catch {
+            plan = undefined;
+          }
+        }
+        if (plan !== undefined) writePlan(res, plan);
+        else void app(req, res);
+      },
+  });
   return middleware;
 }

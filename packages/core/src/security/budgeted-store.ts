@@ -89,6 +89,7 @@ interface Held {
 
 export class BudgetedMemoryStore implements CacheStore {
   readonly name = 'memory-budgeted';
+  readonly local = true;
   readonly maxBudgets: number;
   readonly #resolve: (key: string) => Budget;
   readonly #overflowBudget: Budget;

@@ -18,6 +18,7 @@ export interface ResizableTier {
  */
 export class ResizableMemoryStore implements CacheStore, ResizableTier {
   readonly name = 'memory';
+  readonly local = true;
   readonly #options: MemoryStoreOptions;
   #inner: MemoryStore;
   #evictionsBefore = 0;
