@@ -48,6 +48,7 @@ export const ROWS: readonly Row[] = [
   row('Express', 'aa', 'bare (A/A copy)', 'express-bare.ts', 'aa'),
   row('Express', 'origin', 'origin (20 ms)', 'express-bare.ts', 'origin', { distinctUrls: true }),
   row('Express', 'gatecache-l1', 'gatecache L1 hit', 'express-gatecache.ts', 'l1'),
+  row('Express', 'gatecache-l1', 'gatecache L1 hit (front)', 'express-gatecache.ts', 'l1-front'),
   row('Express', 'gatecache-l2', 'gatecache L2 hit (Redis)', 'express-gatecache.ts', 'l2', {
     needsRedis: true,
   }),

@@ -1,5 +1,6 @@
 /** Express 5 behind @gatecache/express; the variant picks the store (see gatecache-options.ts). */
 import express from 'express';
+import { createServer } from 'node:http';
 import {
   announce,
   BODY,
@@ -15,9 +16,12 @@ import {
 import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache-options.ts';
 
 const variant = variantArg(GATECACHE_VARIANTS);
-const httpCache = await loadHttpCache<express.RequestHandler>('@gatecache/express');
+const httpCache = await loadHttpCache<
+  express.RequestHandler & { front?: (app: express.Express) => Parameters<typeof createServer>[1] }
+>('@gatecache/express');
 const app = express();
-app.use(httpCache(await gatecacheOptions(variant)));
+const middleware = httpCache(await gatecacheOptions(variant));
+app.use(middleware);
 app.get(PRODUCTS_PATH, async (req, res) => {
   await originWork();
   if (variant === 'tags') {
@@ -31,4 +35,9 @@ app.get(PRODUCTS_PATH, async (req, res) => {
     .send(DISTINCT_BODIES ? productsBody(req.originalUrl) : BODY);
 });
 
-const server = app.listen(0, HOST, () => announce(server));
+// `l1-front`: fresh hits are answered before Express runs (`middleware.front(app)`).
+const server =
+  variant === 'l1-front' && middleware.front !== undefined
+    ? createServer(middleware.front(app))
+    : createServer(app);
+server.listen(0, HOST, () => announce(server));

@@ -12,7 +12,7 @@
 import { importOptional } from '../lib/optional-import.ts';
 import { MAX_AGE_SECONDS, onPurge, redisUrl, unavailable } from './common.ts';
 
-export const GATECACHE_VARIANTS = ['l1', 'l2', 'fill', 'shared', 'tags'] as const;
+export const GATECACHE_VARIANTS = ['l1', 'l1-front', 'l2', 'fill', 'shared', 'tags'] as const;
 export type GatecacheVariant = (typeof GATECACHE_VARIANTS)[number];
 
 type Factory = (options: Record<string, unknown>) => unknown;
@@ -23,6 +23,7 @@ export async function gatecacheOptions(
   const ttl = MAX_AGE_SECONDS;
   switch (variant) {
     case 'l1':
+    case 'l1-front':
       return { ttl };
     case 'tags':
       return tagOptions(ttl);
