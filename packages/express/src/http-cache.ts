@@ -3,11 +3,10 @@ import {
   type AdapterOptions,
   type HandleResult,
   type HttpCache,
-  type SendPlan,
-  BACKGROUND_FIELD,
 } from '@gatecache/core';
 import {
   cacheRequestFromNode,
+  frontHandler,
   runNodeOrigin,
   snapshotHeaders,
   takeNodeBackgroundCall,
@@ -113,19 +112,10 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
   Object.defineProperty(middleware, 'front', {
     enumerable: true,
     value: (app: NodeHandler) =>
-      function gatecacheFront(req: IncomingMessage, res: ServerResponse): void {
-        let plan: SendPlan | undefined;
-        if (req.headers[BACKGROUND_FIELD] === undefined) {
-          try {
-            const partition = partitionBy?.(req as Request);
-            plan = cache.peek(cacheRequestFromNode(req, { partition }), overrides);
-          } catch {
-            plan = undefined;
-          }
-        }
-        if (plan !== undefined) writePlan(res, plan);
-        else void app(req, res);
-      },
+      frontHandler(cache, app, {
+        overrides,
+        partitionBy: partitionBy as ((req: IncomingMessage) => string | undefined) | undefined,
+      }),
   });
   return middleware;
 }

@@ -10,6 +10,8 @@ import {
   type SendPlan,
 } from '@gatecache/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { frontHandler } from '@gatecache/core/front';
 import {
   backgroundFor,
   executionContextOf,
@@ -37,7 +39,17 @@ export interface HonoCacheOptions extends AdapterOptions<Context> {
 export interface HonoCacheMiddleware extends MiddlewareHandler {
   /** The engine behind this middleware: purge, stats, close. */
   readonly cache: HttpCache;
+  /**
+   * On Node only: a request listener that answers fresh hits from the memory tier before Hono
+   * (and @hono/node-server's Request/Response conversion) runs, handing everything else to
+   * `listener`: `createServer(cache.front(getRequestListener(app.fetch)))`. Here `partitionBy`
+   * sees Node's plain request; when it throws, the request goes to Hono.
+   */
+  front(listener: NodeListener): NodeListener;
 }
+
+/** A Node request listener, as @hono/node-server's `getRequestListener` returns. */
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 /** Requests a cache middleware already handles, so a second one (app-wide and per route) steps aside. */
 const handled = new WeakSet<Context>();
@@ -197,5 +209,14 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
     }
   } as HonoCacheMiddleware;
   Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
+  Object.defineProperty(middleware, 'front', {
+    enumerable: true,
+    // `@gatecache/core/front` loads no Node module, so Workers and Deno can still import this.
+    value: (listener: NodeListener) =>
+      frontHandler(cache, listener, {
+        overrides,
+        partitionBy: partitionBy as ((req: IncomingMessage) => string | undefined) | undefined,
+      }),
+  });
   return middleware;
 }

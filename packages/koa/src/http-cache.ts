@@ -7,13 +7,16 @@ import {
 } from '@gatecache/core';
 import {
   cacheRequestFromNode,
+  frontHandler,
   runNodeOrigin,
   setHeaderList,
   snapshotHeaders,
   takeNodeBackgroundCall,
   writePlan,
+  type NodeHandler,
 } from '@gatecache/core/node';
 import type { Context, Next } from 'koa';
+import type { IncomingMessage } from 'node:http';
 import { backgroundFor } from './background.ts';
 
 /** `HttpCacheOptions` plus `cache` (a shared engine), `route` and `partitionBy(ctx)`. */
@@ -23,6 +26,13 @@ export interface KoaCacheMiddleware {
   (ctx: Context, next: Next): Promise<void>;
   /** The engine behind this middleware: purge, stats, close. */
   readonly cache: HttpCache;
+  /**
+   * A Node request handler that answers fresh hits from the memory tier before Koa runs, and
+   * hands everything else to the app (which mounts this middleware):
+   * `http.createServer(cache.front(app)).listen(3000)`. Here `partitionBy` sees Node's plain
+   * request (`ctx.headers` works, `ctx.state` does not); when it throws, the request goes to Koa.
+   */
+  front(app: { callback(): NodeHandler } | NodeHandler): NodeHandler;
 }
 
 /** Marks a request a cache middleware already handles, so a second one steps aside. */
@@ -164,5 +174,13 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
     throw outcome.ok && outcome.result.type === 'rethrow' ? outcome.result.error : ran.error;
   } as KoaCacheMiddleware;
   Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
+  Object.defineProperty(middleware, 'front', {
+    enumerable: true,
+    value: (app: { callback(): NodeHandler } | NodeHandler) =>
+      frontHandler(cache, typeof app === 'function' ? app : app.callback(), {
+        overrides,
+        partitionBy: partitionBy as ((req: IncomingMessage) => string | undefined) | undefined,
+      }),
+  });
   return middleware;
 }
