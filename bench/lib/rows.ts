@@ -61,6 +61,7 @@ export const ROWS: readonly Row[] = [
   row('Koa', 'bare', 'bare', 'koa-bare.ts', 'bare'),
   row('Koa', 'origin', 'origin (20 ms)', 'koa-bare.ts', 'origin', { distinctUrls: true }),
   row('Koa', 'gatecache-l1', 'gatecache L1 hit', 'koa-gatecache.ts', 'l1'),
+  row('Koa', 'gatecache-l1', 'gatecache L1 hit (front)', 'koa-gatecache.ts', 'l1-front'),
   row('Koa', 'gatecache-l2', 'gatecache L2 hit (Redis)', 'koa-gatecache.ts', 'l2', {
     needsRedis: true,
   }),
@@ -70,6 +71,7 @@ export const ROWS: readonly Row[] = [
   row('Hono', 'bare', 'bare', 'hono-bare.ts', 'bare'),
   row('Hono', 'origin', 'origin (20 ms)', 'hono-bare.ts', 'origin', { distinctUrls: true }),
   row('Hono', 'gatecache-l1', 'gatecache L1 hit', 'hono-gatecache.ts', 'l1'),
+  row('Hono', 'gatecache-l1', 'gatecache L1 hit (front)', 'hono-gatecache.ts', 'l1-front'),
   row('Hono', 'gatecache-l2', 'gatecache L2 hit (Redis)', 'hono-gatecache.ts', 'l2', {
     needsRedis: true,
   }),

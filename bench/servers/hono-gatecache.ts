@@ -1,5 +1,6 @@
 /** Hono on @hono/node-server behind @gatecache/hono; the variant picks the store (see gatecache-options.ts). */
-import { serve } from '@hono/node-server';
+import { getRequestListener, serve } from '@hono/node-server';
+import { createServer, type RequestListener } from 'node:http';
 import { Hono, type MiddlewareHandler } from 'hono';
 import {
   announce,
@@ -16,14 +17,23 @@ import {
 import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache-options.ts';
 
 const variant = variantArg(GATECACHE_VARIANTS);
-const httpCache = await loadHttpCache<MiddlewareHandler>('@gatecache/hono');
+const httpCache = await loadHttpCache<
+  MiddlewareHandler & { front?: (listener: RequestListener) => RequestListener }
+>('@gatecache/hono');
 const headers = { 'content-type': CONTENT_TYPE, 'cache-control': ORIGIN_CACHE_CONTROL };
 const app = new Hono();
-app.use(httpCache(await gatecacheOptions(variant)));
+const middleware = httpCache(await gatecacheOptions(variant));
+app.use(middleware);
 app.get(PRODUCTS_PATH, async (c) => {
   await originWork();
   const url = new URL(c.req.url);
   return c.body(DISTINCT_BODIES ? productsBody(url.pathname + url.search) : BODY, 200, headers);
 });
 
-const server = serve({ fetch: app.fetch, port: 0, hostname: HOST }, () => announce(server));
+// `l1-front`: fresh hits are answered before Hono and its Request/Response conversion run.
+if (variant === 'l1-front' && middleware.front !== undefined) {
+  const server = createServer(middleware.front(getRequestListener(app.fetch)));
+  server.listen(0, HOST, () => announce(server));
+} else {
+  const server = serve({ fetch: app.fetch, port: 0, hostname: HOST }, () => announce(server));
+}

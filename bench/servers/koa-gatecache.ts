@@ -17,9 +17,12 @@ import {
 import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache-options.ts';
 
 const variant = variantArg(GATECACHE_VARIANTS);
-const httpCache = await loadHttpCache<Koa.Middleware>('@gatecache/koa');
+const httpCache = await loadHttpCache<
+  Koa.Middleware & { front?: (app: Koa) => Parameters<typeof createServer>[1] }
+>('@gatecache/koa');
 const app = new Koa();
-app.use(httpCache(await gatecacheOptions(variant)));
+const middleware = httpCache(await gatecacheOptions(variant));
+app.use(middleware);
 const router = new Router();
 router.get(PRODUCTS_PATH, async (ctx) => {
   await originWork();
@@ -29,5 +32,9 @@ router.get(PRODUCTS_PATH, async (ctx) => {
 });
 app.use(router.routes());
 
-const server = createServer(app.callback());
+// `l1-front`: fresh hits are answered before Koa runs.
+const server =
+  variant === 'l1-front' && middleware.front !== undefined
+    ? createServer(middleware.front(app))
+    : createServer(app.callback());
 server.listen(0, HOST, () => announce(server));
