@@ -19,6 +19,7 @@ import {
   createRecordCodec,
   type RecordCodec,
   type RecordCodecOptions,
+  pickCodecOptions,
 } from '@gatecache/core/codec';
 
 export interface MemcachedStoreOptions extends Pick<
@@ -133,17 +134,6 @@ export function createMemcachedStore(options: MemcachedStoreOptions = {}): Memca
   });
   Object.defineProperty(store, 'client', { value: client, enumerable: true });
   return store as MemcachedStore;
-}
-
-function pickCodecOptions(options: MemcachedStoreOptions): RecordCodecOptions {
-  const picked: { -readonly [K in keyof RecordCodecOptions]: RecordCodecOptions[K] } = {};
-  if (options.compression !== undefined) picked.compression = options.compression;
-  if (options.compressionThreshold !== undefined)
-    picked.compressionThreshold = options.compressionThreshold;
-  if (options.compressionLevel !== undefined) picked.compressionLevel = options.compressionLevel;
-  if (options.sealer !== undefined) picked.sealer = options.sealer;
-  if (options.maxBodyBytes !== undefined) picked.maxBodyBytes = options.maxBodyBytes;
-  return picked;
 }
 
 /** The memcached commands behind the store; errors propagate to the resilience wrapper. */

@@ -16,6 +16,7 @@ import {
   createRecordCodec,
   type RecordCodec,
   type RecordCodecOptions,
+  pickCodecOptions,
 } from '@gatecache/core/codec';
 import {
   closeOwned,
@@ -89,17 +90,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
   Object.defineProperty(store, 'client', { value: connection.client, enumerable: true });
   return store as RedisStore;
-}
-
-function pickCodecOptions(options: RedisStoreOptions): RecordCodecOptions {
-  const picked: { -readonly [K in keyof RecordCodecOptions]: RecordCodecOptions[K] } = {};
-  if (options.compression !== undefined) picked.compression = options.compression;
-  if (options.compressionThreshold !== undefined)
-    picked.compressionThreshold = options.compressionThreshold;
-  if (options.compressionLevel !== undefined) picked.compressionLevel = options.compressionLevel;
-  if (options.sealer !== undefined) picked.sealer = options.sealer;
-  if (options.maxBodyBytes !== undefined) picked.maxBodyBytes = options.maxBodyBytes;
-  return picked;
 }
 
 /** The Redis commands behind the store; errors propagate to the resilience wrapper. */

@@ -1,4 +1,5 @@
 export {
+  pickCodecOptions,
   createRecordCodec,
   encodeRecord,
   decodeRecord,

@@ -395,3 +395,15 @@ function isVaryValues(value: unknown): value is Record<string, string | null> {
     Object.values(value).every((item) => item === null || typeof item === 'string')
   );
 }
+
+/** The codec's own options out of a store's options (which carry connection settings too). */
+export function pickCodecOptions(options: RecordCodecOptions): RecordCodecOptions {
+  const picked: { -readonly [K in keyof RecordCodecOptions]: RecordCodecOptions[K] } = {};
+  if (options.compression !== undefined) picked.compression = options.compression;
+  if (options.compressionThreshold !== undefined)
+    picked.compressionThreshold = options.compressionThreshold;
+  if (options.compressionLevel !== undefined) picked.compressionLevel = options.compressionLevel;
+  if (options.sealer !== undefined) picked.sealer = options.sealer;
+  if (options.maxBodyBytes !== undefined) picked.maxBodyBytes = options.maxBodyBytes;
+  return picked;
+}
