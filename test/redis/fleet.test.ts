@@ -109,6 +109,10 @@ describe('a fleet sharing Redis', () => {
     const a = await instance(redis.url, origin);
     const b = await instance(redis.url, origin);
     instances.push(a, b);
+    // Let the Redis connections come up: before that, each instance serves from memory alone.
+    await Promise.all([a, b].map((node) => get(`${node.base}/warm-up`)));
+    await sleep(300);
+    origin.calls = 0;
     await get(`${a.base}/shared`);
     const fromB = await get(`${b.base}/shared`);
     expect(fromB.cacheStatus).toContain('hit');
