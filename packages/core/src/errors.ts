@@ -42,3 +42,16 @@ export function describeValue(value: unknown): string {
   }
   return typeof value;
 }
+
+/** A timeout option: `fallback` when absent, else a positive finite number of milliseconds. */
+export function positiveMilliseconds(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+): number {
+  const ms = value ?? fallback;
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw invalidOption(name, value, 'a positive number of milliseconds');
+  }
+  return ms;
+}

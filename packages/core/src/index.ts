@@ -9,7 +9,7 @@ export {
   globToRegExp,
 } from './memory-store.ts';
 export type { MemoryStoreOptions } from './memory-store.ts';
-export { GatecacheError, invalidOption } from './errors.ts';
+export { GatecacheError, invalidOption, positiveMilliseconds } from './errors.ts';
 export type { GatecacheErrorCode } from './errors.ts';
 export { monotonicNow, systemClock } from './clock.ts';
 export { formatCacheStatus } from './cache-status.ts';

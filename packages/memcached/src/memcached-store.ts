@@ -14,6 +14,7 @@ import {
   type ResilientStore,
   type StoreOperation,
   type StoredRecord,
+  positiveMilliseconds,
 } from '@gatecache/core';
 import {
   createRecordCodec,
@@ -80,22 +81,8 @@ export function createMemcachedStore(options: MemcachedStoreOptions = {}): Memca
   if (Buffer.byteLength(keyPrefix) > 100) {
     throw invalidOption('keyPrefix', options.keyPrefix, 'at most 100 bytes');
   }
-  const commandTimeout = options.commandTimeout ?? 50;
-  if (!Number.isFinite(commandTimeout) || commandTimeout <= 0) {
-    throw invalidOption(
-      'commandTimeout',
-      options.commandTimeout,
-      'a positive number of milliseconds',
-    );
-  }
-  const connectTimeout = options.connectTimeout ?? 1_000;
-  if (!Number.isFinite(connectTimeout) || connectTimeout <= 0) {
-    throw invalidOption(
-      'connectTimeout',
-      options.connectTimeout,
-      'a positive number of milliseconds',
-    );
-  }
+  const commandTimeout = positiveMilliseconds('commandTimeout', options.commandTimeout, 50);
+  const connectTimeout = positiveMilliseconds('connectTimeout', options.connectTimeout, 1_000);
   if ((options.client === undefined) === (options.servers === undefined)) {
     throw new GatecacheError(
       'ERR_INVALID_OPTION',

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { GatecacheError, invalidOption } from '@gatecache/core';
+import { GatecacheError, invalidOption, positiveMilliseconds } from '@gatecache/core';
 
 /** A standalone client or a Cluster: every gatecache Redis component accepts either. */
 export type RedisClient = Redis | Cluster;
@@ -66,22 +66,8 @@ export function resolveClient(options: RedisConnectionOptions, label: string): O
 
 /** A client with the cache defaults described above, for sharing between store, bus and leases. */
 export function createRedisClient(options: Omit<RedisConnectionOptions, 'client'>): RedisClient {
-  const commandTimeout = options.commandTimeout ?? 50;
-  if (!Number.isFinite(commandTimeout) || commandTimeout <= 0) {
-    throw invalidOption(
-      'commandTimeout',
-      options.commandTimeout,
-      'a positive number of milliseconds',
-    );
-  }
-  const connectTimeout = options.connectTimeout ?? 1_000;
-  if (!Number.isFinite(connectTimeout) || connectTimeout <= 0) {
-    throw invalidOption(
-      'connectTimeout',
-      options.connectTimeout,
-      'a positive number of milliseconds',
-    );
-  }
+  const commandTimeout = positiveMilliseconds('commandTimeout', options.commandTimeout, 50);
+  const connectTimeout = positiveMilliseconds('connectTimeout', options.connectTimeout, 1_000);
   const nodeDefaults: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
