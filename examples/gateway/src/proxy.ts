@@ -146,23 +146,41 @@ export function earlyHintsFrom(
   return { ...others, link: links };
 }
 
-export function createProxy(options: ProxyOptions): UpstreamProxy {
+/** Everything both proxies (Node and fetch-style) derive from their options, validated once. */
+export function resolveUpstream(options: ProxyOptions) {
   const upstream = parseUpstream(options.upstream);
-  const timeoutMs = positiveMs('timeoutMs', options.timeoutMs, DEFAULT_UPSTREAM_TIMEOUT_MS);
-  const continueFallbackMs = positiveMs(
-    'continueFallbackMs',
-    options.continueFallbackMs,
-    DEFAULT_CONTINUE_FALLBACK_MS,
-  );
   const isHttps = upstream.protocol === 'https:';
-  const ownsAgent = options.agent === undefined;
-  const agent =
-    options.agent ?? createUpstreamAgent(isHttps ? 'https:' : 'http:', options.agentOptions);
-  const request = isHttps ? https.request : http.request;
-  const hostname = upstream.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = upstream.port === '' ? (isHttps ? 443 : 80) : Number(upstream.port);
-  const basePath = upstream.pathname.replace(/\/+$/, '');
-  const preserveHost = options.preserveHost ?? false;
+  return {
+    upstream,
+    timeoutMs: positiveMs('timeoutMs', options.timeoutMs, DEFAULT_UPSTREAM_TIMEOUT_MS),
+    continueFallbackMs: positiveMs(
+      'continueFallbackMs',
+      options.continueFallbackMs,
+      DEFAULT_CONTINUE_FALLBACK_MS,
+    ),
+    ownsAgent: options.agent === undefined,
+    agent: options.agent ?? createUpstreamAgent(isHttps ? 'https:' : 'http:', options.agentOptions),
+    request: isHttps ? https.request : http.request,
+    hostname: upstream.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: upstream.port === '' ? (isHttps ? 443 : 80) : Number(upstream.port),
+    basePath: upstream.pathname.replace(/\/+$/, ''),
+    preserveHost: options.preserveHost ?? false,
+  };
+}
+
+export function createProxy(options: ProxyOptions): UpstreamProxy {
+  const {
+    upstream,
+    timeoutMs,
+    continueFallbackMs,
+    ownsAgent,
+    agent,
+    request,
+    hostname,
+    port,
+    basePath,
+    preserveHost,
+  } = resolveUpstream(options);
 
   function proxyToUpstream(req: IncomingMessage, res: ServerResponse): void {
     const method = req.method ?? 'GET';

@@ -5,8 +5,7 @@
  * User-Agent and Sec-Fetch-Mode of its own, and never shows interim responses, so the upstream would
  * not see what the client sent, nor the client what the upstream sent.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
@@ -17,18 +16,15 @@ import {
 } from './forward-headers.ts';
 import type { ClientConnection } from './forward-headers.ts';
 import {
-  DEFAULT_CONTINUE_FALLBACK_MS,
-  DEFAULT_UPSTREAM_TIMEOUT_MS,
   IDEMPOTENT_METHODS,
   STALE_SOCKET_CODES,
   earlyHintsFrom,
   errorCode,
   errorMessage,
-  parseUpstream,
-  positiveMs,
+  resolveUpstream,
 } from './proxy.ts';
 import type { ProxyOptions } from './proxy.ts';
-import { createUpstreamAgent, recordKeepAliveHint } from './upstream-agent.ts';
+import { recordKeepAliveHint } from './upstream-agent.ts';
 
 /** What the server in front knows of the client; every field is optional (a background refresh has no client). */
 export interface WebClient {
@@ -65,22 +61,18 @@ function gatewayError(status: 502 | 504, error: string, message: string): Respon
 }
 
 export function createWebProxy(options: ProxyOptions): WebProxy {
-  const upstream = parseUpstream(options.upstream);
-  const timeoutMs = positiveMs('timeoutMs', options.timeoutMs, DEFAULT_UPSTREAM_TIMEOUT_MS);
-  const continueFallbackMs = positiveMs(
-    'continueFallbackMs',
-    options.continueFallbackMs,
-    DEFAULT_CONTINUE_FALLBACK_MS,
-  );
-  const isHttps = upstream.protocol === 'https:';
-  const ownsAgent = options.agent === undefined;
-  const agent =
-    options.agent ?? createUpstreamAgent(isHttps ? 'https:' : 'http:', options.agentOptions);
-  const send = isHttps ? https.request : http.request;
-  const hostname = upstream.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = upstream.port === '' ? (isHttps ? 443 : 80) : Number(upstream.port);
-  const basePath = upstream.pathname.replace(/\/+$/, '');
-  const preserveHost = options.preserveHost ?? false;
+  const {
+    upstream,
+    timeoutMs,
+    continueFallbackMs,
+    ownsAgent,
+    agent,
+    request: send,
+    hostname,
+    port,
+    basePath,
+    preserveHost,
+  } = resolveUpstream(options);
 
   function proxyRequest(request: Request, client: WebClient = {}): Promise<Response> {
     const url = new URL(request.url);
