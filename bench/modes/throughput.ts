@@ -43,7 +43,12 @@ async function verify(server: RunningServer, row: Row): Promise<string | undefin
 
 export async function throughput(): Promise<void> {
   const config = readConfig();
-  const rows = ROWS;
+  const only = onlyRows();
+  // A partial run keeps each framework's bare row, since every ratio is taken against it.
+  const rows =
+    only === undefined
+      ? ROWS
+      : ROWS.filter((row) => row.kind === 'bare' || only.test(`${row.id} ${row.framework}`));
   // About 0.1 s between runs (IPC, connection setup) and 10 s to start the servers.
   const estimate =
     rows.length * (config.rounds * (config.durationSeconds + 0.1) + config.warmupSeconds + 0.1) +
@@ -104,11 +109,26 @@ export async function throughput(): Promise<void> {
 
     const markdown = render(rows, results, unavailable, config);
     console.log(`\n${markdown}\n`);
+    if (only !== undefined) {
+      console.log('BENCH_ONLY is set: a partial run, RESULTS.md left as it was');
+      return;
+    }
     const file = saveSection('throughput', markdown);
     console.log(`saved to ${file}`);
   } finally {
     await stopAll(servers.values());
     await redis.stop();
+  }
+}
+
+/** BENCH_ONLY: a regular expression over "row-id Framework" selecting the rows to run. */
+function onlyRows(): RegExp | undefined {
+  const raw = process.env.BENCH_ONLY;
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return new RegExp(raw, 'i');
+  } catch (error) {
+    throw new Error(`BENCH_ONLY must be a regular expression: ${String(error)}`);
   }
 }
 
