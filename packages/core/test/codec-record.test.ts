@@ -361,3 +361,67 @@ describe('record codec: sealer extension point', () => {
     ).toBeUndefined();
   });
 });
+
+describe('record codec: recently decoded records', () => {
+  it('reuses the record decoded from identical bytes under the same key, and only then', () => {
+    const codec = createRecordCodec();
+    const record = entry();
+    const first = codec.decode(Buffer.from(codec.encode(record)), record.key);
+    expectSameRecord(first, record);
+    // Fresh copies of the same bytes (what Redis returns on every GET) give the same record.
+    expect(codec.decode(Buffer.from(codec.encode(record)), record.key)).toBe(first);
+    // Other bytes under the same key (the entry was replaced): decoded anew.
+    const replaced = entry({ body: json('{"changed":true}') });
+    const second = codec.decode(codec.encode(replaced), replaced.key);
+    expect(second).not.toBe(first);
+    expectSameRecord(second, replaced);
+    // The same bytes read under another key are foreign, whatever was decoded before.
+    expect(codec.decode(codec.encode(replaced), 'GET:/api/other')).toBeUndefined();
+    // A byte changed under the known key: decoded from those bytes, not the remembered record.
+    const altered = Buffer.from(codec.encode(replaced));
+    altered[altered.byteLength - 1] ^= 0x01;
+    const third = codec.decode(altered, replaced.key) as CacheEntry;
+    expect(third).not.toBe(second);
+    expect(third.body).not.toEqual(replaced.body);
+  });
+
+  it('does not keep the buffer the bytes were a view of', () => {
+    const codec = createRecordCodec();
+    const record = entry();
+    const encoded = codec.encode(record);
+    const socketChunk = new Uint8Array(64 * 1024);
+    socketChunk.set(encoded, 100);
+    const view = socketChunk.subarray(100, 100 + encoded.byteLength);
+    const decoded = codec.decode(view, record.key) as CacheEntry;
+    expectSameRecord(decoded, record);
+    expect(decoded.body.buffer).not.toBe(socketChunk.buffer);
+    expect(decoded.body.buffer.byteLength).toBeLessThan(socketChunk.byteLength);
+  });
+
+  it('stays within its byte budget and can be turned off', () => {
+    const codec = createRecordCodec({ decodedCacheBytes: 64 * 1024 });
+    const records = Array.from({ length: 40 }, (_, i) =>
+      entry({ key: `GET:/api/items/${i}`, body: incompressibleBytes(2000, i + 1) }),
+    );
+    const bytes = records.map((record) => Buffer.from(codec.encode(record)));
+    const decoded = records.map((record, i) => codec.decode(bytes[i]!, record.key));
+    // 40 records of ~2 KB do not fit in 64 KiB: the first ones were dropped, the last ones kept.
+    expect(codec.decode(Buffer.from(bytes[0]!), records[0]!.key)).not.toBe(decoded[0]);
+    expect(codec.decode(Buffer.from(bytes[39]!), records[39]!.key)).toBe(decoded[39]);
+
+    const off = createRecordCodec({ decodedCacheBytes: 0 });
+    const once = off.decode(off.encode(records[1]!), records[1]!.key);
+    expect(off.decode(off.encode(records[1]!), records[1]!.key)).not.toBe(once);
+    expect(() => createRecordCodec({ decodedCacheBytes: -1 })).toThrow(/decodedCacheBytes/);
+  });
+
+  it('is off with a sealer: a key removed from the sealer stops opening records at once', () => {
+    const keys: Record<number, string> = { 1: 'first-secret' };
+    const codec = createRecordCodec({ sealer: hmacSealer(keys, 1) });
+    const record = entry();
+    const sealed = codec.encode(record);
+    expectSameRecord(codec.decode(sealed, record.key), record);
+    delete keys[1];
+    expect(codec.decode(sealed, record.key)).toBeUndefined();
+  });
+});

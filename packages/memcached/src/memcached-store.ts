@@ -25,7 +25,12 @@ import {
 
 export interface MemcachedStoreOptions extends Pick<
   RecordCodecOptions,
-  'compression' | 'compressionThreshold' | 'compressionLevel' | 'sealer' | 'maxBodyBytes'
+  | 'compression'
+  | 'compressionThreshold'
+  | 'compressionLevel'
+  | 'sealer'
+  | 'maxBodyBytes'
+  | 'decodedCacheBytes'
 > {
   /** `"host:port"` or a comma-separated list; memjs spreads keys over them by hash. */
   readonly servers?: string;

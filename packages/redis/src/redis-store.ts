@@ -32,7 +32,12 @@ export interface RedisStoreOptions
     RedisConnectionOptions,
     Pick<
       RecordCodecOptions,
-      'compression' | 'compressionThreshold' | 'compressionLevel' | 'sealer' | 'maxBodyBytes'
+      | 'compression'
+      | 'compressionThreshold'
+      | 'compressionLevel'
+      | 'sealer'
+      | 'maxBodyBytes'
+      | 'decodedCacheBytes'
     > {
   /**
    * Put before every key. It carries the storage format's version: a store with another prefix

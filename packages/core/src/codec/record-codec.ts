@@ -5,6 +5,7 @@ import {
   gunzipSync,
   gzipSync,
 } from 'node:zlib';
+import { Buffer } from 'node:buffer';
 import { invalidOption } from '../errors.ts';
 import type { CacheEntry, EntryFlags, HeaderList, StoredRecord, VaryRecord } from '../types.ts';
 
@@ -61,6 +62,13 @@ export interface RecordCodecOptions {
   readonly sealer?: RecordSealer;
   /** A record whose body decodes larger than this reads as a miss (guards against compression bombs). Default 64 MiB. */
   readonly maxBodyBytes?: number;
+  /**
+   * Bytes of recently decoded records kept by `createRecordCodec`, so that reading the same stored
+   * bytes again (a hot key in Redis) skips parsing: the record is reused only when the bytes read
+   * are identical to the bytes it was decoded from, under the same key. Off with a sealer (a
+   * revoked key must stop opening records at once). Default 4 MiB; 0 turns it off.
+   */
+  readonly decodedCacheBytes?: number;
 }
 
 export interface RecordCodec {
@@ -79,10 +87,86 @@ interface ResolvedCodecOptions {
 /** Validates options once and returns an encoder/decoder pair bound to them. */
 export function createRecordCodec(options: RecordCodecOptions = {}): RecordCodec {
   const resolved = resolveCodecOptions(options);
-  return {
-    encode: (record) => encodeWith(record, resolved),
-    decode: (bytes, expectedKey) => decodeWith(bytes, expectedKey, resolved),
+  const cacheBytes = options.decodedCacheBytes ?? DEFAULT_DECODED_CACHE_BYTES;
+  if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
+    throw invalidOption('decodedCacheBytes', cacheBytes, 'a non-negative integer (bytes)');
+  }
+  const decode =
+    cacheBytes === 0 || resolved.sealer !== undefined
+      ? (bytes: Uint8Array, expectedKey: string) => decodeWith(bytes, expectedKey, resolved)
+      : decodeThrough(new DecodedRecords(cacheBytes), resolved);
+  return { encode: (record) => encodeWith(record, resolved), decode };
+}
+
+const DEFAULT_DECODED_CACHE_BYTES = 4 * 1024 * 1024;
+
+/** Records whose stored bytes are larger than this share of the budget are never kept. */
+const DECODED_CACHE_MAX_SHARE = 16;
+
+function decodeThrough(
+  recent: DecodedRecords,
+  options: ResolvedCodecOptions,
+): (bytes: Uint8Array, expectedKey: string) => StoredRecord | undefined {
+  return (bytes, expectedKey) => {
+    const known = recent.get(expectedKey, bytes);
+    if (known !== undefined) return known;
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength > recent.maxItemBytes) {
+      recent.delete(expectedKey);
+      return decodeWith(bytes, expectedKey, options);
+    }
+    // A copy of its own: the bytes a client hands over are often a view of a much larger socket
+    // buffer, which the record's body (a view of these bytes) would otherwise keep alive.
+    const own = Uint8Array.prototype.slice.call(bytes) as Uint8Array;
+    const record = decodeWith(own, expectedKey, options);
+    if (record === undefined) recent.delete(expectedKey);
+    else recent.set(expectedKey, own, record);
+    return record;
   };
+}
+
+/** A byte-bounded LRU of decoded records, each with the exact bytes it came from. */
+class DecodedRecords {
+  readonly maxItemBytes: number;
+  readonly #maxBytes: number;
+  readonly #items = new Map<string, { bytes: Uint8Array; record: StoredRecord }>();
+  #bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+    this.maxItemBytes = Math.floor(maxBytes / DECODED_CACHE_MAX_SHARE);
+  }
+
+  get(key: string, bytes: Uint8Array): StoredRecord | undefined {
+    const item = this.#items.get(key);
+    if (item === undefined) return undefined;
+    if (!(bytes instanceof Uint8Array) || !sameBytes(item.bytes, bytes)) return undefined;
+    // Most recently used last: delete and re-insert.
+    this.#items.delete(key);
+    this.#items.set(key, item);
+    return item.record;
+  }
+
+  set(key: string, bytes: Uint8Array, record: StoredRecord): void {
+    this.delete(key);
+    this.#items.set(key, { bytes, record });
+    this.#bytes += bytes.byteLength + key.length * 2;
+    for (const [oldest, item] of this.#items) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#items.delete(oldest);
+      this.#bytes -= item.bytes.byteLength + oldest.length * 2;
+    }
+  }
+
+  delete(key: string): void {
+    const item = this.#items.get(key);
+    if (item === undefined) return;
+    this.#items.delete(key);
+    this.#bytes -= item.bytes.byteLength + key.length * 2;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 
 export function encodeRecord(record: StoredRecord, options: RecordCodecOptions = {}): Uint8Array {
@@ -405,5 +489,6 @@ export function pickCodecOptions(options: RecordCodecOptions): RecordCodecOption
   if (options.compressionLevel !== undefined) picked.compressionLevel = options.compressionLevel;
   if (options.sealer !== undefined) picked.sealer = options.sealer;
   if (options.maxBodyBytes !== undefined) picked.maxBodyBytes = options.maxBodyBytes;
+  if (options.decodedCacheBytes !== undefined) picked.decodedCacheBytes = options.decodedCacheBytes;
   return picked;
 }
