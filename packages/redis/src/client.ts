@@ -42,7 +42,8 @@ export interface OwnedClient {
 /**
  * Resolves the connection options to a client. A client created here has cache-sensible defaults:
  * no offline queue (a command while disconnected fails at once and reads as a miss), one retry,
- * a short command timeout, an immediate connection attempt and a capped reconnect backoff. The
+ * a short command timeout, an immediate connection attempt, a capped reconnect backoff, and
+ * automatic pipelining (commands of concurrent requests go to Redis in one write). The
  * app starts while Redis is down: connection errors are reported, never thrown.
  */
 export function resolveClient(options: RedisConnectionOptions, label: string): OwnedClient {
@@ -75,6 +76,8 @@ export function createRedisClient(options: Omit<RedisConnectionOptions, 'client'
     connectTimeout,
     lazyConnect: false,
     retryStrategy: reconnectBackoff,
+    // Commands issued in the same turn of the event loop (concurrent hits) share one write.
+    enableAutoPipelining: true,
     ...options.redisOptions,
   };
   let client: RedisClient;
@@ -84,9 +87,15 @@ export function createRedisClient(options: Omit<RedisConnectionOptions, 'client'
     );
     if (nodes.length === 0)
       throw invalidOption('cluster.nodes', options.cluster.nodes, 'at least one "host:port"');
-    const { retryStrategy: _retry, enableOfflineQueue: _queue, ...perNode } = nodeDefaults;
+    const {
+      retryStrategy: _retry,
+      enableOfflineQueue: _queue,
+      enableAutoPipelining,
+      ...perNode
+    } = nodeDefaults;
     client = new Cluster(nodes, {
       enableOfflineQueue: false,
+      enableAutoPipelining,
       clusterRetryStrategy: reconnectBackoff,
       slotsRefreshTimeout: Math.max(connectTimeout, 1_000),
       ...options.cluster.options,

@@ -51,6 +51,21 @@ runStoreConformance('redis', async () => {
 });
 
 describe('redis store', () => {
+  it('pipelines concurrent commands and still gives every read its own record', async () => {
+    const store = open('gc1:pipelined:');
+    await ready(store);
+    expect(store.client.options.enableAutoPipelining).toBe(true);
+    const records = Array.from({ length: 200 }, (_, i) =>
+      makeEntry(`k${i}`, { body: incompressibleBytes(300 + i, i + 1) }),
+    );
+    await Promise.all(records.map((record, i) => store.set(`k${i}`, record, 60_000)));
+    // Issued in one tick, in an order unlike the writes: each answer must match its own key.
+    const order = records.map((_, i) => (i * 37) % records.length);
+    const read = await Promise.all(order.map((i) => store.get(`k${i}`)));
+    order.forEach((i, n) => expectSameRecord(read[n], records[i]!));
+    await store.close();
+  });
+
   it('stores with a PX TTL under the prefix, in the binary envelope', async () => {
     const store = open('gc1:px:');
     await ready(store);
