@@ -11,7 +11,8 @@ export type RowKind =
   | 'gatecache-l2'
   | 'gatecache-miss'
   | 'raw-redis'
-  | 'peer';
+  | 'peer'
+  | 'ceiling';
 
 export interface Row {
   readonly id: string;
@@ -47,6 +48,7 @@ export const ROWS: readonly Row[] = [
   row('Express', 'bare', 'bare', 'express-bare.ts', 'bare'),
   row('Express', 'aa', 'bare (A/A copy)', 'express-bare.ts', 'aa'),
   row('Express', 'origin', 'origin (20 ms)', 'express-bare.ts', 'origin', { distinctUrls: true }),
+  row('Express', 'ceiling', 'Map middleware (ceiling)', 'ceilings.ts', 'express-map'),
   row('Express', 'gatecache-l1', 'gatecache L1 hit', 'express-gatecache.ts', 'l1'),
   row('Express', 'gatecache-l1', 'gatecache L1 hit (front)', 'express-gatecache.ts', 'l1-front'),
   row('Express', 'gatecache-l2', 'gatecache L2 hit (Redis)', 'express-gatecache.ts', 'l2', {
@@ -60,6 +62,7 @@ export const ROWS: readonly Row[] = [
   row('Express', 'peer', 'apicache (Redis)', 'express-apicache.ts', 'redis', { needsRedis: true }),
   row('Koa', 'bare', 'bare', 'koa-bare.ts', 'bare'),
   row('Koa', 'origin', 'origin (20 ms)', 'koa-bare.ts', 'origin', { distinctUrls: true }),
+  row('Koa', 'ceiling', 'Map middleware (ceiling)', 'ceilings.ts', 'koa-map'),
   row('Koa', 'gatecache-l1', 'gatecache L1 hit', 'koa-gatecache.ts', 'l1'),
   row('Koa', 'gatecache-l1', 'gatecache L1 hit (front)', 'koa-gatecache.ts', 'l1-front'),
   row('Koa', 'gatecache-l2', 'gatecache L2 hit (Redis)', 'koa-gatecache.ts', 'l2', {
@@ -70,7 +73,9 @@ export const ROWS: readonly Row[] = [
   row('Koa', 'peer', 'koa-cash (lru-cache)', 'koa-cash.ts', 'lru'),
   row('Hono', 'bare', 'bare', 'hono-bare.ts', 'bare'),
   row('Hono', 'origin', 'origin (20 ms)', 'hono-bare.ts', 'origin', { distinctUrls: true }),
+  row('Hono', 'ceiling', 'Map middleware (ceiling)', 'ceilings.ts', 'hono-map'),
   row('Hono', 'gatecache-l1', 'gatecache L1 hit', 'hono-gatecache.ts', 'l1'),
+  row('Hono', 'ceiling', 'node:http alone (ceiling for front)', 'ceilings.ts', 'node'),
   row('Hono', 'gatecache-l1', 'gatecache L1 hit (front)', 'hono-gatecache.ts', 'l1-front'),
   row('Hono', 'gatecache-l2', 'gatecache L2 hit (Redis)', 'hono-gatecache.ts', 'l2', {
     needsRedis: true,
