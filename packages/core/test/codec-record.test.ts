@@ -379,7 +379,7 @@ describe('record codec: recently decoded records', () => {
     expect(codec.decode(codec.encode(replaced), 'GET:/api/other')).toBeUndefined();
     // A byte changed under the known key: decoded from those bytes, not the remembered record.
     const altered = Buffer.from(codec.encode(replaced));
-    altered[altered.byteLength - 1] ^= 0x01;
+    altered[altered.byteLength - 1] = altered[altered.byteLength - 1]! ^ 0x01;
     const third = codec.decode(altered, replaced.key) as CacheEntry;
     expect(third).not.toBe(second);
     expect(third.body).not.toEqual(replaced.body);
@@ -401,7 +401,7 @@ describe('record codec: recently decoded records', () => {
   it('stays within its byte budget and can be turned off', () => {
     const codec = createRecordCodec({ decodedCacheBytes: 64 * 1024 });
     const records = Array.from({ length: 40 }, (_, i) =>
-      entry({ key: `GET:/api/items/${i}`, body: incompressibleBytes(2000, i + 1) }),
+      makeEntry(`GET:/api/items/${i}`, { body: incompressibleBytes(2000, i + 1) }),
     );
     const bytes = records.map((record) => Buffer.from(codec.encode(record)));
     const decoded = records.map((record, i) => codec.decode(bytes[i]!, record.key));
