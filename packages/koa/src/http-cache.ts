@@ -16,7 +16,7 @@ import {
   type NodeHandler,
 } from '@gatecache/core/node';
 import type { Context, Next } from 'koa';
-import type { IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import { backgroundFor } from './background.ts';
 
 /** `HttpCacheOptions` plus `cache` (a shared engine), `route` and `partitionBy(ctx)`. */
@@ -44,7 +44,7 @@ type Settled =
   | { readonly ok: false; readonly error: unknown };
 
 /** A hit goes out through Koa itself, so upstream middleware (compression, logging) sees it. */
-function respondWithPlan(ctx: Context, plan: SendPlan): void {
+function respondThroughKoa(ctx: Context, plan: SendPlan): void {
   ctx.status = plan.status;
   // Straight onto the response: what ctx.set does, without its per-call work.
   setHeaderList(ctx.res, plan.headers);
@@ -52,6 +52,66 @@ function respondWithPlan(ctx: Context, plan: SendPlan): void {
     // Koa treats only a Buffer as bytes (a plain Uint8Array would be sent as JSON).
     ctx.body = Buffer.from(plan.body.buffer, plan.body.byteOffset, plan.body.byteLength);
   }
+}
+
+const KOA_LENGTH = 'Content-Length';
+
+/**
+ * The plan's fields as the flat list `writeHead` takes, or undefined when Koa's own path would
+ * send other fields than the plan's: Koa adds `Content-Type: application/octet-stream` and
+ * `Content-Length` to a Buffer body that lacks them, strips the body fields from a 304, and
+ * sends a 200 without a body as the text `OK`. Other statuses go through Koa too, so the reason
+ * phrase stays Koa's.
+ */
+function directHead(plan: SendPlan, head: boolean): string[] | undefined {
+  const { status, headers } = plan;
+  let type = false;
+  let length = false;
+  let chunked = false;
+  const flat = new Array<string>(headers.length * 2);
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
+    if (name === 'content-type') type = true;
+    else if (name === 'content-length') length = true;
+    else if (name === 'transfer-encoding') chunked = true;
+    // Koa's body setter sets Content-Length again, under that spelling: the same bytes go out.
+    flat[2 * i] = name === 'content-length' && plan.body !== undefined ? KOA_LENGTH : name;
+    flat[2 * i + 1] = value;
+  }
+  if (status === 304)
+    return plan.body === undefined && !type && !length && !chunked ? flat : undefined;
+  if (status !== 200) return undefined;
+  if (plan.body === undefined) return head ? flat : undefined;
+  return type && length && !chunked ? flat : undefined;
+}
+
+/**
+ * Writes a hit on `ctx.res` itself and turns Koa's response off, when nothing can tell it from
+ * `respondThroughKoa`: the caller is the app's first middleware (no one above it reads `ctx.body`
+ * or sets fields after it), the response holds no fields yet (a wrapping handler's would need
+ * merging), and `directHead` accepts the plan. One `writeHead` with the whole head costs far less
+ * than Koa's status, header and body setters plus its `respond()`. False: nothing was written.
+ */
+function respondDirectly(ctx: Context, plan: SendPlan): boolean {
+  const { res } = ctx;
+  // Koa over HTTP/2 hands an Http2ServerResponse, whose writeHead differs.
+  if (!(res instanceof ServerResponse) || res.headersSent || !ctx.writable) return false;
+  if (res.getHeaderNames().length > 0) return false;
+  const head = ctx.method === 'HEAD';
+  const fields = directHead(plan, head);
+  if (fields === undefined) return false;
+  // The reason phrase as Koa's status setter would set it (the only two statuses taken here).
+  res.writeHead(plan.status, plan.status === 200 ? 'OK' : 'Not Modified', fields);
+  ctx.respond = false;
+  if (head || plan.body === undefined) res.end();
+  else res.end(plan.body);
+  return true;
+}
+
+/** Writes the engine's answer: directly when the cache is the app's first middleware, else through Koa. */
+function respondWithPlan(ctx: Context, plan: SendPlan, self: KoaCacheMiddleware): void {
+  if (ctx.app.middleware[0] === self && respondDirectly(ctx, plan)) return;
+  respondThroughKoa(ctx, plan);
 }
 
 /**
@@ -121,7 +181,7 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
     }
     if (!(served instanceof Promise)) {
       // Answered at once (a fresh hit from the memory tier): the app never ran.
-      if (served.type === 'send') respondWithPlan(ctx, served.response);
+      if (served.type === 'send') respondWithPlan(ctx, served.response, middleware);
       return;
     }
     const settled: Promise<Settled> = served.then(
@@ -134,7 +194,8 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
       const outcome = first as Settled;
       // The cache must never fail a request: an engine fault falls back to the app.
       if (!outcome.ok) await next();
-      else if (outcome.result.type === 'send') respondWithPlan(ctx, outcome.result.response);
+      else if (outcome.result.type === 'send')
+        respondWithPlan(ctx, outcome.result.response, middleware);
       return;
     }
 
