@@ -1,5 +1,5 @@
 import express from 'express';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen, manualClock } from '../../../test/support/http.ts';
 import { httpCache } from '../src/index.ts';
@@ -79,4 +79,82 @@ describe('front: fresh hits answered before Express runs', () => {
     expect(await (await rawGet(s.base + '/me', { 'x-user': 'alice' })).text()).toBe('me: alice');
     expect(s.calls()).toBe(2);
   });
+
+  it('a front hit sends the stored header lines as they were: repeated fields, HEAD, 304', async () => {
+    const cache = httpCache();
+    const app = express();
+    app.use(cache);
+    let calls = 0;
+    app.get('/links', (_req, res) => {
+      calls++;
+      res.setHeader('Link', ['</a.css>; rel=preload', '</b.js>; rel=preload']);
+      res.set('Cache-Control', 'max-age=60').set('X-One', 'one').send('linked');
+    });
+    app.get('/plain', (_req, res) => {
+      calls++;
+      res.set('Cache-Control', 'max-age=60').set('X-One', 'one').send('plain!');
+    });
+    const { base, close } = await listen(createServer(cache.front(app)));
+    closers.push(close);
+    const miss = await rawLines(base + '/links');
+    const hit = await rawLines(base + '/links');
+    expect(calls).toBe(1);
+    expect(hit.body).toBe('linked');
+    expect(hit.lines.filter(([name]) => name === 'link')).toEqual([
+      ['link', '</a.css>; rel=preload'],
+      ['link', '</b.js>; rel=preload'],
+    ]);
+    const fields = (lines: Array<[string, string]>) =>
+      lines
+        .filter(([name]) => !['age', 'cache-status', 'date', 'keep-alive'].includes(name))
+        .map(([name, value]) => `${name}: ${value}`)
+        .sort();
+    expect(fields(hit.lines)).toEqual(
+      fields(miss.lines).filter((line) => !line.startsWith('x-powered-by:')),
+    );
+    expect(hit.lines.find(([name]) => name === 'cache-status')?.[1]).toMatch(/^gatecache; hit/);
+
+    // Single fields only: the one-writeHead path.
+    const plainMiss = await rawLines(base + '/plain');
+    const plainHit = await rawLines(base + '/plain');
+    expect(calls).toBe(2);
+    expect(plainHit.body).toBe('plain!');
+    expect(fields(plainHit.lines)).toEqual(
+      fields(plainMiss.lines).filter((line) => !line.startsWith('x-powered-by:')),
+    );
+
+    for (const path of ['/links', '/plain']) {
+      const head = await rawLines(base + path, {}, 'HEAD');
+      expect(head.body).toBe('');
+      expect(head.lines.find(([name]) => name === 'content-length')?.[1]).toBe('6');
+      const etag = (await rawLines(base + path)).lines.find(([name]) => name === 'etag')![1];
+      const notModified = await rawLines(base + path, { 'if-none-match': etag });
+      expect(notModified.status).toBe(304);
+      expect(notModified.body).toBe('');
+    }
+    expect(calls).toBe(2);
+  });
 });
+
+/** Status, header lines in order (names lower-cased) and body text of one raw request. */
+function rawLines(
+  url: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; lines: Array<[string, string]>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const lines: Array<[string, string]> = [];
+        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
+          lines.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
+        resolve({ status: res.statusCode ?? 0, lines, body: Buffer.concat(chunks).toString() });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -87,7 +87,7 @@ export function setHeaderList(res: ServerResponse, headers: HeaderList): void {
 }
 
 /** Whether a field name occurs twice (rare: Set-Cookie, Link); checked without allocating. */
-function hasRepeatedName(headers: HeaderList): boolean {
+export function hasRepeatedName(headers: HeaderList): boolean {
   for (let i = 1; i < headers.length; i++) {
     const name = headers[i]![0];
     for (let j = 0; j < i; j++) if (headers[j]![0] === name) return true;

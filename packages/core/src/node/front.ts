@@ -3,7 +3,7 @@ import { BACKGROUND_FIELD } from '../background-calls.ts';
 import type { HttpCache } from '../engine.ts';
 import type { SendPlan } from '../origin.ts';
 import type { CachePolicy } from '../types.ts';
-import { cacheRequestFromNode, writePlan } from './bridge.ts';
+import { cacheRequestFromNode, hasRepeatedName, writePlan } from './bridge.ts';
 import type { NodeHandler } from './inject.ts';
 
 export interface FrontOptions {
@@ -35,7 +35,30 @@ export function frontHandler(
         plan = undefined;
       }
     }
-    if (plan !== undefined) writePlan(res, plan);
+    if (plan !== undefined) writeHit(res, plan);
     else void app(req, res);
   };
+}
+
+/**
+ * Writes a hit on a response nothing else has touched: the head goes out in one `writeHead` from
+ * a flat list, so Node formats it without building its header map first (`res.getHeader()` does
+ * not see these fields; nothing runs after the front but the response itself). Repeated names
+ * (several Set-Cookie lines) and a response some wrapper already set fields on take `writePlan`.
+ */
+function writeHit(res: ServerResponse, plan: SendPlan): void {
+  const headers = plan.headers;
+  if (res.headersSent || hasRepeatedName(headers) || res.getHeaderNames().length > 0) {
+    writePlan(res, plan);
+    return;
+  }
+  const flat = new Array<string>(headers.length * 2);
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i]!;
+    flat[2 * i] = field[0];
+    flat[2 * i + 1] = field[1];
+  }
+  res.writeHead(plan.status, flat);
+  if (plan.body === undefined) res.end();
+  else res.end(plan.body);
 }
