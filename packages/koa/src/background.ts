@@ -1,4 +1,4 @@
-import type { BackgroundRunner } from '@gatecache/core';
+import type { BackgroundRunner, OriginCall, OriginOutcome } from '@gatecache/core';
 import { runThroughNodeApp, type NodeHandler } from '@gatecache/core/node';
 import type Koa from 'koa';
 import type { Context } from 'koa';
@@ -15,9 +15,27 @@ function handlerOf(app: Koa): NodeHandler {
   return handler;
 }
 
+/**
+ * Replays a request (as a GET) through its Koa app with no client attached. A class, not a
+ * closure: one is made for every request, hits included, and rarely used.
+ */
+class KoaReplay implements BackgroundRunner {
+  readonly #app: Koa;
+  readonly #url: string;
+  readonly #source: Context['req']['headers'];
+
+  constructor(ctx: Context) {
+    this.#app = ctx.app;
+    this.#url = ctx.originalUrl;
+    this.#source = ctx.req.headers;
+  }
+
+  run(call: OriginCall): Promise<OriginOutcome> {
+    return runThroughNodeApp(handlerOf(this.#app), this.#url, this.#source, call);
+  }
+}
+
 /** A runner that replays the request (as a GET) through its Koa app with no client attached. */
 export function backgroundFor(ctx: Context): BackgroundRunner {
-  const { app, originalUrl } = ctx;
-  const source = ctx.req.headers;
-  return { run: (call) => runThroughNodeApp(handlerOf(app), originalUrl, source, call) };
+  return new KoaReplay(ctx);
 }

@@ -43,6 +43,17 @@ type Settled =
   | { readonly ok: true; readonly result: HandleResult }
   | { readonly ok: false; readonly error: unknown };
 
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  readonly resolve: (value: T) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
 /** A hit goes out through Koa itself, so upstream middleware (compression, logging) sees it. */
 function respondThroughKoa(ctx: Context, plan: SendPlan): void {
   ctx.status = plan.status;
@@ -149,8 +160,8 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
     // Taken only when the origin runs: a hit never needs it.
     let before: ReturnType<typeof snapshotHeaders> | undefined;
     let originStarted = false;
-    let downstreamDone!: (value: Downstream) => void;
-    const downstream = new Promise<Downstream>((resolve) => (downstreamDone = resolve));
+    // Made once the origin may run: a fresh hit from memory never needs it.
+    let downstream: Deferred<Downstream> | undefined;
     let served: HandleResult | Promise<HandleResult>;
     try {
       served = cache.serve(
@@ -161,11 +172,12 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
           before = snapshotHeaders(res);
           // Koa keeps the client's target in `originalUrl`; the origin must not see it either.
           if (call.url !== undefined) ctx.originalUrl = ctx.request.originalUrl = call.url;
+          const done = (downstream ??= deferred()).resolve;
           return runNodeOrigin(req, res, call, before, () =>
             next().then(
-              () => downstreamDone({ ok: true }),
+              () => done({ ok: true }),
               (error: unknown) => {
-                downstreamDone({ ok: false, error });
+                done({ ok: false, error });
                 throw error;
               },
             ),
@@ -189,7 +201,8 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
       (error: unknown) => ({ ok: false, error }) as const,
     );
 
-    const first = await Promise.race([settled, downstream]);
+    downstream ??= deferred();
+    const first = await Promise.race([settled, downstream.promise]);
     if (!originStarted) {
       const outcome = first as Settled;
       // The cache must never fail a request: an engine fault falls back to the app.
@@ -199,7 +212,7 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
       return;
     }
 
-    const ran = await downstream;
+    const ran = await downstream.promise;
     if (ran.ok) {
       // Koa responds once this returns; the bridge holds that write until the engine decides.
       void settled.then((outcome) => {
