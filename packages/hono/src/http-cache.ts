@@ -21,6 +21,7 @@ import {
 import {
   headersFromList,
   isNullBodyStatus,
+  plainHeaders,
   readOriginResponse,
   snapshotWebHeaders,
   type HeaderSnapshot,
@@ -83,15 +84,18 @@ function applyRequestHeaders(c: Context, call: OriginCall): void {
   c.req.raw = new Request(url ?? c.req.raw.url, { method: c.req.raw.method, headers });
 }
 
+/**
+ * The engine's plan as a `Response`. Its headers are a plain record where one says the same
+ * (see `plainHeaders`), so @hono/node-server writes a hit's head directly.
+ */
 function responseFromPlan(plan: SendPlan, before: HeaderSnapshot): Response {
   const body =
     plan.body === undefined || isNullBodyStatus(plan.status)
       ? null
       : (plan.body as Uint8Array<ArrayBuffer>);
-  return new Response(body, {
-    status: plan.status,
-    headers: headersFromList(plan.headers, before),
-  });
+  const headers =
+    plainHeaders(plan.headers, before, body !== null) ?? headersFromList(plan.headers, before);
+  return new Response(body, { status: plan.status, headers });
 }
 
 /** Replaces the response outright: Hono's setter would merge the old fields over the new ones. */
@@ -111,6 +115,60 @@ type Settled =
   | { readonly ok: false; readonly error: unknown };
 
 /**
+ * One request's app, run as the engine's origin. A class rather than closures: a fresh hit,
+ * which never runs the app, then allocates one small object and no promise.
+ */
+class AppOrigin {
+  /** Whether the engine called the origin (the app ran, or is running). */
+  started = false;
+  #before: HeaderSnapshot | undefined;
+  #headSent: Promise<'streaming'> | undefined;
+  #streaming: (() => void) | undefined;
+
+  constructor(
+    private readonly c: Context,
+    private readonly next: Next,
+  ) {}
+
+  /**
+   * Fields earlier middleware set (CORS, for example): they stay out of what is stored and are
+   * sent with every answer unless it has its own. Read before the app runs, and only once.
+   */
+  before(): HeaderSnapshot {
+    return (this.#before ??= snapshotWebHeaders(this.c.res.headers));
+  }
+
+  /** Resolves when the origin's response starts streaming to the client. */
+  headSent(): Promise<'streaming'> {
+    return (this.#headSent ??= new Promise((resolve) => {
+      this.#streaming = () => resolve('streaming');
+    }));
+  }
+
+  async run(call: OriginCall): Promise<OriginOutcome> {
+    const c = this.c;
+    this.started = true;
+    const before = this.before();
+    applyRequestHeaders(c, call);
+    try {
+      await this.next();
+    } catch (error) {
+      return { status: 500, headers: [], body: undefined, complete: false, error };
+    }
+    // Hono turned a thrown error into `app.onError`'s response: the origin failed.
+    if (c.error !== undefined) {
+      return { status: 500, headers: [], body: undefined, complete: false, error: c.error };
+    }
+    const read = await readOriginResponse(c.res, call, before);
+    if (read.response !== undefined) replaceResponse(c, read.response);
+    if (read.type === 'settled') return read.outcome;
+    void this.headSent();
+    this.#streaming!();
+    return read.outcome;
+  }
+}
+
+/**
  * Hono middleware: `app.use('*', httpCache(options))` or per route
  * `app.get('/x', httpCache({ ttl: 60 }), handler)`. Web-standard Request and Response only.
  */
@@ -125,38 +183,13 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
     if (handled.has(c)) return next();
     handled.add(c);
     const backgroundCall = takeBackgroundCall(c);
-    // Fields earlier middleware set (CORS, for example) stay out of what is stored.
-    const before = snapshotWebHeaders(c.res.headers);
-    let originStarted = false;
-    let streaming!: () => void;
-    const headSent = new Promise<'streaming'>(
-      (resolve) => (streaming = () => resolve('streaming')),
-    );
-
-    const origin = async (call: OriginCall): Promise<OriginOutcome> => {
-      originStarted = true;
-      applyRequestHeaders(c, call);
-      try {
-        await next();
-      } catch (error) {
-        return { status: 500, headers: [], body: undefined, complete: false, error };
-      }
-      // Hono turned a thrown error into `app.onError`'s response: the origin failed.
-      if (c.error !== undefined) {
-        return { status: 500, headers: [], body: undefined, complete: false, error: c.error };
-      }
-      const read = await readOriginResponse(c.res, call, before);
-      if (read.response !== undefined) replaceResponse(c, read.response);
-      if (read.type === 'settled') return read.outcome;
-      streaming();
-      return read.outcome;
-    };
+    const app = new AppOrigin(c, next);
 
     if (backgroundCall !== undefined) {
       // The engine's own background request: the app is the origin for the waiting call.
-      const outcome = origin(backgroundCall.call);
+      const outcome = app.run(backgroundCall.call);
       void outcome.then(backgroundCall.resolve);
-      await Promise.race([outcome, headSent]);
+      await Promise.race([outcome, app.headSent()]);
       return;
     }
 
@@ -165,7 +198,7 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
     try {
       served = cache.serve(
         cacheRequestFromWeb(c.req.raw, partition),
-        origin,
+        (call) => app.run(call),
         overrides,
         backgroundFor(c, fetchApp),
       );
@@ -175,14 +208,15 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
     }
     if (!(served instanceof Promise)) {
       // Answered at once (a fresh hit from the memory tier): the app never ran.
-      if (served.type === 'send') replaceResponse(c, responseFromPlan(served.response, before));
+      if (served.type === 'send')
+        replaceResponse(c, responseFromPlan(served.response, app.before()));
       return;
     }
     const settled: Promise<Settled> = served.then(
       (result) => ({ ok: true, result }) as const,
       (error: unknown) => ({ ok: false, error }) as const,
     );
-    const first = await Promise.race([settled, headSent]);
+    const first = await Promise.race([settled, app.headSent()]);
     if (first === 'streaming') {
       // The body reaches the client after this returns; the engine stores it when it ends.
       runInBackground(c, settled);
@@ -190,13 +224,13 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
     }
     if (!first.ok) {
       // The cache must never fail a request: an engine fault falls back to the app.
-      if (!originStarted) return next();
+      if (!app.started) return next();
       throw first.error;
     }
     const { result } = first;
     switch (result.type) {
       case 'send':
-        replaceResponse(c, responseFromPlan(result.response, before));
+        replaceResponse(c, responseFromPlan(result.response, app.before()));
         return;
       case 'done':
         return;

@@ -43,6 +43,38 @@ export function headersFromList(list: HeaderList, before: HeaderSnapshot): Heade
   return headers;
 }
 
+/**
+ * The same fields as `headersFromList(list, before)`, as a plain record, or undefined when a
+ * record cannot say the same thing: a repeated name (two Set-Cookie lines are two fields, never
+ * one joined value) or a name an object already has (`__proto__`). @hono/node-server writes a
+ * response whose headers are a plain record straight into the head, with no `Headers` object
+ * built on the way; every runtime's `Response` takes the record as it takes a `Headers`.
+ * `withBody`: the response has a body; without a Content-Type @hono/node-server adds a default
+ * one only on the `Headers` path, so that case stays there.
+ */
+export function plainHeaders(
+  list: HeaderList,
+  before: HeaderSnapshot,
+  withBody: boolean,
+): Record<string, string> | undefined {
+  const record: Record<string, string> = {};
+  for (const [name, value] of list) {
+    if (name in record) return undefined;
+    record[name] = value;
+  }
+  for (const [name, values] of before) {
+    if (name in record) {
+      // Names in `before` are distinct, so an own field here is the list's: the stored one wins.
+      if (Object.hasOwn(record, name)) continue;
+      return undefined;
+    }
+    if (values.length !== 1) return undefined;
+    record[name] = values[0]!;
+  }
+  if (withBody && record['content-type'] === undefined) return undefined;
+  return record;
+}
+
 /** Statuses whose responses never have a body (Fetch: a null body status). */
 export function isNullBodyStatus(status: number): boolean {
   return status === 101 || status === 103 || status === 204 || status === 205 || status === 304;
