@@ -52,8 +52,14 @@ export interface HonoCacheMiddleware extends MiddlewareHandler {
 /** A Node request listener, as @hono/node-server's `getRequestListener` returns. */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-/** Requests a cache middleware already handles, so a second one (app-wide and per route) steps aside. */
-const handled = new WeakSet<Context>();
+/**
+ * Marks a request a cache middleware already handles, so a second one (app-wide and per route)
+ * steps aside. A property on the context rather than a WeakSet: a WeakSet entry per request costs
+ * about as much again as the context itself (ephemeron bookkeeping in every young-generation GC).
+ */
+const HANDLED = Symbol('gatecache.handled');
+
+type MarkedContext = Context & { [HANDLED]?: true };
 
 /** The engine's view of a Web request. The target is the path Hono routes on, byte for byte. */
 function cacheRequestFromWeb(request: Request, partition: string | undefined): CacheRequest {
@@ -180,8 +186,8 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
   const { cache, overrides, partitionBy } = resolveAdapterOptions(adapterOptions);
 
   const middleware = async function httpCache(c: Context, next: Next): Promise<void> {
-    if (handled.has(c)) return next();
-    handled.add(c);
+    if ((c as MarkedContext)[HANDLED] === true) return next();
+    (c as MarkedContext)[HANDLED] = true;
     const backgroundCall = takeBackgroundCall(c);
     const app = new AppOrigin(c, next);
 

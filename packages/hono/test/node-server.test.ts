@@ -211,6 +211,28 @@ describe('@gatecache/hono hits on @hono/node-server', () => {
     expect(field(hit, 'content-type')).toBe(field(miss, 'content-type'));
   });
 
+  it('a cache mounted app-wide and on the route handles a request once', async () => {
+    const engine = createHttpCache({ ttl: 60 });
+    let calls = 0;
+    const app = new Hono();
+    app.use(httpCache({ cache: engine }));
+    app.get('/both', httpCache({ cache: engine }), (c) => {
+      calls += 1;
+      return c.text('both', 200, { 'cache-control': 'public, max-age=60' });
+    });
+    const { base, close } = await listen(createAdaptorServer({ fetch: app.fetch }) as Server);
+    closers.push(close);
+    const miss = await get(`${base}/both`);
+    const hit = await get(`${base}/both`);
+    expect(calls).toBe(1);
+    // One engine call per request: a second middleware stepping in would count another.
+    expect(engine.stats).toMatchObject({ hits: 1, misses: 1 });
+    expect(valuesOf(miss, 'cache-status')).toHaveLength(1);
+    expect(valuesOf(hit, 'cache-status')).toHaveLength(1);
+    expect(field(hit, 'cache-status')).toMatch(/hit/);
+    expect(hit.body).toBe('both');
+  });
+
   it('middleware mounted above the cache can still change a hit after it ran', async () => {
     const t = await serve({
       above: async (c, next) => {
