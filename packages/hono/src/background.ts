@@ -39,12 +39,44 @@ export function backgroundFor(
 ): BackgroundRunner | undefined {
   if (fetchApp === undefined) return undefined;
   const { url, headers } = c.req.raw;
-  const env: unknown = c.env;
-  const executionCtx = executionContextOf(c);
-  return {
-    run: (call) => runThroughApp(fetchApp, url, headers, env, executionCtx, call),
-    waitUntil: executionCtx === undefined ? undefined : (task) => executionCtx.waitUntil(task),
-  };
+  return new AppBackground(fetchApp, url, headers, c);
+}
+
+/**
+ * The engine asks for a runner on every request but uses it only for background work (a stale
+ * entry served while it is refreshed), so the execution context is looked up only then: on Node
+ * there is none, and Hono reports that by throwing, an Error built per request for nothing.
+ */
+class AppBackground implements BackgroundRunner {
+  readonly #fetchApp: AppFetch;
+  readonly #url: string;
+  readonly #headers: Headers;
+  readonly #c: Context;
+
+  constructor(fetchApp: AppFetch, url: string, headers: Headers, c: Context) {
+    this.#fetchApp = fetchApp;
+    this.#url = url;
+    this.#headers = headers;
+    this.#c = c;
+  }
+
+  run(call: OriginCall): Promise<OriginOutcome> {
+    const c = this.#c;
+    const env: unknown = c.env;
+    return runThroughApp(
+      this.#fetchApp,
+      this.#url,
+      this.#headers,
+      env,
+      executionContextOf(c),
+      call,
+    );
+  }
+
+  /** Keeps the runtime alive for `task` where it has an execution context (Workers). */
+  waitUntil(task: Promise<unknown>): void {
+    executionContextOf(this.#c)?.waitUntil(task);
+  }
 }
 
 function runThroughApp(

@@ -5,10 +5,11 @@
  * repeated fields, and fields added after the cache ran.
  */
 import { createHttpCache, type HeaderList } from '@gatecache/core';
+import { createManualClock } from '@gatecache/core/testing';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { request as httpRequest, type Server } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { listen } from '../../../test/support/http.ts';
 import { httpCache, type HonoCacheOptions } from '../src/index.ts';
 
@@ -231,6 +232,30 @@ describe('@gatecache/hono hits on @hono/node-server', () => {
     expect(valuesOf(hit, 'cache-status')).toHaveLength(1);
     expect(field(hit, 'cache-status')).toMatch(/hit/);
     expect(hit.body).toBe('both');
+  });
+
+  it('with the app’s fetch, serves a stale entry and refreshes it in the background', async () => {
+    const clock = createManualClock(Math.floor(Date.now() / 1000) * 1000);
+    let calls = 0;
+    const app = new Hono();
+    app.use(httpCache({ clock, fetch: (request, env, ctx) => app.fetch(request, env, ctx) }));
+    app.get('/swr', (c) => {
+      calls += 1;
+      return c.text(`v${calls}`, 200, {
+        'cache-control': 'public, max-age=10, stale-while-revalidate=60',
+      });
+    });
+    const { base, close } = await listen(createAdaptorServer({ fetch: app.fetch }) as Server);
+    closers.push(close);
+    expect((await get(`${base}/swr`)).body).toBe('v1');
+    expect((await get(`${base}/swr`)).body).toBe('v1');
+    expect(calls).toBe(1);
+    clock.advance(15_000);
+    const stale = await get(`${base}/swr`);
+    expect(stale.body).toBe('v1');
+    expect(field(stale, 'cache-status')).toMatch(/hit/);
+    await vi.waitFor(() => expect(calls).toBe(2));
+    await vi.waitFor(async () => expect((await get(`${base}/swr`)).body).toBe('v2'));
   });
 
   it('middleware mounted above the cache can still change a hit after it ran', async () => {
