@@ -5,6 +5,8 @@
  * - `l1`: defaults (the memory tier); the origin's `Cache-Control: public, max-age=…` makes it storable.
  * - `l2`: a Redis store alone (no L1), so every hit is a Redis round trip.
  * - `fill`: a memory store large enough for the memory mode's 100,000 entries.
+ * - `fill-bounded`: a 64 MiB memory store, which the memory mode overfills to check that the
+ *   process's memory stays within the configured L1 size.
  * - `tags`: the `fill` store behind an engine with read-time tag invalidation, for the tag purge mode.
  * - `shared`: a Redis store and Redis leases, for several engines in separate processes sharing one
  *   Redis (a fleet): one origin call per cold key across all of them.
@@ -12,7 +14,15 @@
 import { importOptional } from '../lib/optional-import.ts';
 import { MAX_AGE_SECONDS, onPurge, redisUrl, unavailable } from './common.ts';
 
-export const GATECACHE_VARIANTS = ['l1', 'l1-front', 'l2', 'fill', 'shared', 'tags'] as const;
+export const GATECACHE_VARIANTS = [
+  'l1',
+  'l1-front',
+  'l2',
+  'fill',
+  'fill-bounded',
+  'shared',
+  'tags',
+] as const;
 export type GatecacheVariant = (typeof GATECACHE_VARIANTS)[number];
 
 type Factory = (options: Record<string, unknown>) => unknown;
@@ -36,6 +46,14 @@ export async function gatecacheOptions(
         maxBytes: 2 ** 30,
         maxEntryBytes: 1024 * 1024,
       });
+      return { ttl, store };
+    }
+    case 'fill-bounded': {
+      const core = await importOptional('@gatecache/core', ['createMemoryStore']);
+      if (!core.ok) unavailable(core.reason);
+      const createMemoryStore = core.module.createMemoryStore as Factory;
+      // The byte bound is the one that binds: 64 MiB holds far fewer than 100,000 1 KB entries.
+      const store = createMemoryStore({ maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 });
       return { ttl, store };
     }
     case 'l2': {

@@ -46,7 +46,9 @@ describe('memory store bounds', () => {
     let counted = 0;
     // Snapshot the keys first: a get moves its key to the front while the iterator walks.
     for (const key of [...store.keys()]) counted += sizeOfRecord(key, store.get(key)!);
-    expect(counted).toBe(store.bytes);
+    const footprint = store.footprint;
+    expect(counted).toBe(footprint.records);
+    expect(store.bytes).toBe(footprint.records + footprint.shared + footprint.slabFree);
   });
 
   it('evicts the least recently used record first', () => {

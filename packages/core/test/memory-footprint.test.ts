@@ -1,0 +1,269 @@
+import { describe, expect, it } from 'vitest';
+import { createHttpCache } from '../src/engine.ts';
+import { Interner } from '../src/intern.ts';
+import { createMemoryStore, sizeOfRecord, type MemoryStore } from '../src/memory-store.ts';
+import type { Origin } from '../src/origin.ts';
+import {
+  createManualClock,
+  expectSameRecord,
+  incompressibleBytes,
+  makeEntry,
+} from '../src/testing/index.ts';
+import type { CacheEntry, HeaderList } from '../src/types.ts';
+
+const MiB = 1024 * 1024;
+const clock = createManualClock();
+
+/** An entry shaped like the engine's: shared fields, a date, an ETag of its own. */
+function entryOf(key: string, bodyBytes = 1000, seed = key.length + 1): CacheEntry {
+  const body = incompressibleBytes(bodyBytes, seed);
+  const headers: HeaderList = [
+    ['content-type', 'application/json; charset=utf-8'],
+    ['cache-control', 'public, max-age=3600'],
+    ['date', 'Thu, 26 Nov 2026 15:33:13 GMT'],
+    // Built by concatenation, as the engine builds its ETags.
+    ['etag', `"${bodyBytes.toString(16)}-` + `${key}-${seed}"`],
+  ];
+  return makeEntry(key, { body, headers, tags: ['products', `group-${seed % 3}`] }, clock.now());
+}
+
+/** What the store accounts for must add up: records, shared parts and free slab space. */
+function expectHonestAccounting(store: MemoryStore): void {
+  const footprint = store.footprint;
+  let records = 0;
+  for (const key of [...store.keys()]) records += sizeOfRecord(key, store.get(key)!);
+  expect(records).toBe(footprint.records);
+  expect(store.bytes).toBe(footprint.records + footprint.shared + footprint.slabFree);
+  expect(store.bytes).toBeLessThanOrEqual(store.maxBytes);
+  expect(footprint.slabFree).toBeGreaterThanOrEqual(0);
+  expect(footprint.slabFree).toBeLessThanOrEqual(footprint.slabs);
+}
+
+/** A deterministic sequence in [0, 1). */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+describe('memory store: compact records', () => {
+  it('returns what was stored, the same object on every hit, the body in a shared slab', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB });
+    const originals = new Map<string, CacheEntry>();
+    for (let i = 0; i < 200; i++) {
+      const key = `gc1:default:api.test/items?id=${i}`;
+      originals.set(key, entryOf(key));
+      store.set(key, originals.get(key)!, 60_000);
+    }
+    for (const [key, original] of originals) {
+      const stored = store.get(key);
+      expectSameRecord(stored, original);
+      // A hit hands out the stored record itself: nothing is decoded or allocated for it.
+      expect(store.get(key)).toBe(stored);
+      const body = (stored as CacheEntry).body;
+      expect(body.buffer.byteLength).toBeGreaterThan(body.byteLength);
+    }
+    const first = store.get('gc1:default:api.test/items?id=0') as CacheEntry;
+    const second = store.get('gc1:default:api.test/items?id=1') as CacheEntry;
+    expect(first.body.buffer).toBe(second.body.buffer);
+  });
+
+  it('keeps a Buffer body a Buffer and a Uint8Array body a Uint8Array', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB });
+    const asBuffer = { ...entryOf('b'), body: Buffer.from(incompressibleBytes(500, 7)) };
+    const asBytes = { ...entryOf('u'), body: incompressibleBytes(500, 8) };
+    store.set('b', asBuffer, 60_000);
+    store.set('u', asBytes, 60_000);
+    expect(Buffer.isBuffer((store.get('b') as CacheEntry).body)).toBe(true);
+    expect(Buffer.isBuffer((store.get('u') as CacheEntry).body)).toBe(false);
+    expectSameRecord(store.get('b'), asBuffer);
+    expectSameRecord(store.get('u'), asBytes);
+  });
+
+  it('shares repeated header fields, flags and tag sets, and gives them back with the last record', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB });
+    store.set('a', entryOf('a', 1000, 3), 60_000);
+    store.set('b', entryOf('b', 1000, 6), 60_000);
+    const a = store.get('a') as CacheEntry;
+    const b = store.get('b') as CacheEntry;
+    expect(a.headers[0]).toBe(b.headers[0]);
+    expect(a.headers[2]).toBe(b.headers[2]);
+    // The ETag is particular to each response: never shared.
+    expect(a.headers[3]).not.toBe(b.headers[3]);
+    expect(a.flags).toBe(b.flags);
+    expect(a.tags).toBe(b.tags);
+    const shared = store.footprint.shared;
+    expect(shared).toBeGreaterThan(0);
+    store.delete('a');
+    expect(store.footprint.shared).toBe(shared);
+    store.delete('b');
+    expect(store.footprint.shared).toBe(0);
+    expectHonestAccounting(store);
+  });
+
+  it('charges a compact record what it holds, less than a record with an ArrayBuffer of its own', () => {
+    const small = createMemoryStore({ clock, maxBytes: 1 * MiB });
+    const large = createMemoryStore({ clock, maxBytes: 8 * MiB });
+    const entry = entryOf('k');
+    small.set('k', entry, 60_000);
+    large.set('k', entry, 60_000);
+    // The compact record: body bytes plus about 650 bytes of objects, not the estimate for an
+    // ArrayBuffer of its own.
+    expect(large.footprint.records).toBeLessThan(small.footprint.records);
+    expect(large.footprint.records).toBeGreaterThan(1000 + 600);
+  });
+
+  it('stays within maxBytes and accounts for every byte under churn: sets, replacements, deletes', () => {
+    const store = createMemoryStore({ clock, maxBytes: 4 * MiB, maxEntries: 100_000 });
+    const next = random(42);
+    let evicted = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 500; i++) {
+        const id = Math.floor(next() * 6000);
+        const key = `k${id}`;
+        if (next() < 0.2) store.delete(key);
+        else store.set(key, entryOf(key, 200 + Math.floor(next() * 3000), id + 1), 60_000);
+      }
+      expectHonestAccounting(store);
+      evicted = store.evictions;
+    }
+    expect(evicted).toBeGreaterThan(0);
+    store.clear();
+    expect(store.size).toBe(0);
+    expect(store.bytes).toBe(0);
+    expect(store.footprint).toEqual({ records: 0, shared: 0, slabFree: 0, slabs: 0 });
+  });
+
+  it('gives the slab space of evicted and deleted records back and drops emptied slabs', () => {
+    const store = createMemoryStore({ clock, maxBytes: 4 * MiB, maxEntries: 100_000 });
+    for (let i = 0; i < 3000; i++) store.set(`k${i}`, entryOf(`k${i}`, 1000, i + 1), 60_000);
+    expect(store.evictions).toBeGreaterThan(0);
+    const full = store.footprint;
+    expect(full.slabs).toBeGreaterThan(0);
+    // Slabs hold bodies with little left over.
+    expect(full.slabFree).toBeLessThan(full.slabs / 4);
+    for (const key of [...store.keys()]) store.delete(key);
+    const empty = store.footprint;
+    expect(empty.records).toBe(0);
+    expect(empty.shared).toBe(0);
+    // Only the slab being filled is kept.
+    expect(empty.slabs).toBeLessThanOrEqual(32 * 1024);
+    expect(empty.slabFree).toBe(empty.slabs);
+  });
+
+  it('moves live bodies out of fragmented slabs; views handed out earlier keep their bytes', () => {
+    const store = createMemoryStore({ clock, maxBytes: 16 * MiB, maxEntries: 100_000 });
+    const originals = new Map<string, CacheEntry>();
+    for (let i = 0; i < 8000; i++) {
+      const key = `k${i}`;
+      originals.set(key, entryOf(key, 1000, i + 1));
+      store.set(key, originals.get(key)!, 60_000);
+    }
+    // Bodies handed out (a hit being written to a socket) before the store rearranges them.
+    const handedOut = [1, 2, 3, 4, 5].map((i) => (store.get(`k${i}`) as CacheEntry).body);
+    const slabsBefore = store.footprint.slabs;
+    // Three of every four records go: every slab is left three-quarters dead.
+    for (let i = 0; i < 8000; i++) if (i % 4 !== 0) store.delete(`k${i}`);
+    expect(store.footprint.slabFree).toBeGreaterThan(slabsBefore / 2);
+    store.set('trigger', entryOf('trigger'), 60_000);
+    const after = store.footprint;
+    expect(after.slabs).toBeLessThan(slabsBefore / 2);
+    expect(after.slabFree).toBeLessThan(after.slabs / 4);
+    for (let i = 0; i < 8000; i += 4) expectSameRecord(store.get(`k${i}`), originals.get(`k${i}`)!);
+    handedOut.forEach((view, index) => {
+      expect(Buffer.compare(view, originals.get(`k${index + 1}`)!.body)).toBe(0);
+    });
+    expectHonestAccounting(store);
+  });
+
+  it('keeps a body too large for a slab in an ArrayBuffer of exactly its size', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB });
+    const large = entryOf('large', 200_000);
+    store.set('large', large, 60_000);
+    const body = (store.get('large') as CacheEntry).body;
+    expect(body.buffer.byteLength).toBe(200_000);
+    expectSameRecord(store.get('large'), large);
+    // A small store keeps bodies outside slabs, but never a pooled Buffer's whole pool.
+    const tiny = createMemoryStore({ clock, maxBytes: 64 * 1024 });
+    const pooled = { ...entryOf('p', 100), body: Buffer.from('a small body from the pool') };
+    expect(pooled.body.buffer.byteLength).toBeGreaterThan(pooled.body.byteLength);
+    tiny.set('p', pooled, 60_000);
+    const kept = (tiny.get('p') as CacheEntry).body;
+    expect(kept.buffer.byteLength).toBe(kept.byteLength);
+    expectSameRecord(tiny.get('p'), pooled);
+  });
+
+  it('keeps the envelope version and the key a record was written with', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB });
+    const other = { ...entryOf('k'), v: 2 } as unknown as CacheEntry;
+    store.set('k', other, 60_000);
+    expect((store.get('k') as CacheEntry).v).toBe(2);
+    store.set('f', { ...entryOf('f'), key: 'gc1:default:other' }, 60_000);
+    expect((store.get('f') as CacheEntry).key).toBe('gc1:default:other');
+    expectHonestAccounting(store);
+  });
+
+  it('refuses a record over maxEntryBytes and gives back what was taken for it', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB, maxEntryBytes: 4000 });
+    store.set('ok', entryOf('ok', 1000), 60_000);
+    const before = store.footprint;
+    store.set('big', entryOf('big', 5000), 60_000);
+    expect(store.get('big')).toBeUndefined();
+    expect(store.footprint.records).toBe(before.records);
+    expect(store.footprint.shared).toBe(before.shared);
+    expectHonestAccounting(store);
+  });
+
+  it('serves the engine its stored entries: a hit reaches no origin and replays body and fields', async () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB });
+    const cache = createHttpCache({ clock, store, ttl: 60 });
+    let calls = 0;
+    const sent: Uint8Array[] = [];
+    const origin: Origin = async (call) => {
+      calls++;
+      const body = new TextEncoder().encode(JSON.stringify({ call: calls, pad: 'x'.repeat(900) }));
+      sent.push(body);
+      const headers: HeaderList = [
+        ['content-type', 'application/json'],
+        ['x-origin', `call-${calls}`],
+      ];
+      const action = call.head(200, headers, body);
+      await Promise.resolve();
+      return { status: 200, headers, body: action.capture ? body : undefined, complete: true };
+    };
+    const request = { method: 'GET', url: '/items/1', host: 'api.test', headers: {} };
+    await cache.handle(request, origin);
+    const hit = await cache.handle(request, origin);
+    const again = await cache.handle(request, origin);
+    expect(calls).toBe(1);
+    expect(hit.type).toBe('send');
+    expect(again.type).toBe('send');
+    if (hit.type !== 'send' || again.type !== 'send') return;
+    expect(Buffer.compare(hit.response.body!, sent[0]!)).toBe(0);
+    const fields = new Map(hit.response.headers);
+    expect(fields.get('x-origin')).toBe('call-1');
+    expect(fields.get('content-type')).toBe('application/json');
+    expect(fields.get('etag')).toMatch(/^"[0-9a-f]+-/);
+    expect(new Map(again.response.headers).get('etag')).toBe(fields.get('etag'));
+    expect(store.size).toBe(1);
+    expectHonestAccounting(store);
+  });
+});
+
+describe('interner', () => {
+  it('keeps sharing fields after its table fills up, and never shares ETags', () => {
+    const interner = new Interner(8);
+    const shared = (): HeaderList => [['content-type', 'application/json']];
+    const first = interner.headers(shared())[0];
+    // Fill the table with one-off values well past its limit.
+    for (let i = 0; i < 100; i++) interner.headers([['x-one-off', `v${i}`]]);
+    const again = interner.headers(shared())[0];
+    expect(interner.headers(shared())[0]).toBe(again);
+    expect(again).toEqual(first);
+    const etag: [string, string] = ['etag', '"abc"'];
+    expect(interner.headers([etag])[0]).toBe(etag);
+    expect(interner.headers([['etag', '"abc"']])[0]).not.toBe(etag);
+  });
+});
