@@ -238,7 +238,7 @@ describe('@gatecache/hono hits on @hono/node-server', () => {
     const clock = createManualClock(Math.floor(Date.now() / 1000) * 1000);
     let calls = 0;
     const app = new Hono();
-    app.use(httpCache({ clock, fetch: (request, env, ctx) => app.fetch(request, env, ctx) }));
+    app.use(httpCache({ clock, fetch: (request, env) => app.fetch(request, env) }));
     app.get('/swr', (c) => {
       calls += 1;
       return c.text(`v${calls}`, 200, {
