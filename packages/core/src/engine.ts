@@ -23,6 +23,7 @@ import {
   selectingValues,
   stripIgnoredQuery,
   variantKey,
+  type KeyParts,
   type KeySettings,
 } from './key.ts';
 import { createMemoryStore } from './memory-store.ts';
@@ -328,6 +329,8 @@ export class HttpCache {
   readonly #unsubscribe: (() => void) | undefined;
   readonly #random: () => number;
   readonly #basePolicy: CachePolicy;
+  /** Host and target → shared key, for requests without query rules or tenant (see #sharedKey). */
+  readonly #recentKeys = new Map<string, string>();
   /** Per-entry header lists as sent on a hit (without Age and Cache-Status). */
   readonly #wireHeaders = new WeakMap<CacheEntry, HeaderList>();
   readonly #interner = new Interner();
@@ -621,6 +624,30 @@ export class HttpCache {
     return undefined;
   }
 
+  /**
+   * The shared-space key. Without query rules or a tenant it depends only on host and target, so
+   * recent ones are remembered: a hot URL skips normalizing, and the store sees the same key string
+   * each time (its hash already computed).
+   */
+  #sharedKey(parts: Omit<KeyParts, 'partitionHash'>): string {
+    if (
+      parts.tenantHash !== undefined ||
+      parts.queryIgnore !== undefined ||
+      parts.queryAllow !== undefined
+    ) {
+      return buildPrimaryKey({ ...parts, partitionHash: undefined }, this.#settings);
+    }
+    // A valid host holds no NUL (requests with any other host bypass the cache before this).
+    const id = `${parts.host ?? ''}\u0000${parts.url}`;
+    let key = this.#recentKeys.get(id);
+    if (key === undefined) {
+      key = buildPrimaryKey({ ...parts, partitionHash: undefined }, this.#settings);
+      if (this.#recentKeys.size >= RECENT_KEYS) this.#recentKeys.clear();
+      this.#recentKeys.set(id, key);
+    }
+    return key;
+  }
+
   #tenantHash(request: CacheRequest): string | undefined {
     const tenant = this.#options.tenant?.(request);
     if (tenant === undefined || tenant === '') return undefined;
@@ -650,7 +677,7 @@ export class HttpCache {
       queryAllow: policy.queryAllow,
       tenantHash: this.#tenantHash(request),
     };
-    const sharedKey = buildPrimaryKey({ ...parts, partitionHash: undefined }, this.#settings);
+    const sharedKey = this.#sharedKey(parts);
     const privateKey =
       partition === undefined || partition === ''
         ? undefined
@@ -1763,6 +1790,9 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
 }
 
 const HIT: CacheStatusParts = { hit: true };
+
+/** How many host-and-target → key pairs `#sharedKey` remembers before starting over. */
+const RECENT_KEYS = 1024;
 
 const L1_ONLY: StoreHints = Object.freeze({ layers: Object.freeze(['l1'] as const) });
 

@@ -279,3 +279,44 @@ describe('property: keys the engine writes', () => {
     );
   });
 });
+
+describe('engine: remembered keys', () => {
+  it('every request finds its own entry, across hosts and targets and past the remembered set', async () => {
+    const cache = createHttpCache({ store: createMemoryStore({ maxEntries: 5_000 }) });
+    let calls = 0;
+    let sent = '';
+    const origin: Origin = (call) => {
+      calls++;
+      const headers: HeaderList = [['cache-control', 'public, max-age=600']];
+      sent = `origin call ${calls}`;
+      const body = new TextEncoder().encode(sent);
+      call.head(200, headers, body);
+      return Promise.resolve({ status: 200, headers, body, complete: true });
+    };
+    const hosts = ['a.example', 'A.example', 'b.example:8080', '[::1]:3000'];
+    const targets = Array.from({ length: 400 }, (_, i) => `/items/${i % 97}?page=${i % 5}&n=${i}`);
+    const requests = hosts.flatMap((host) => targets.map((url) => ({ host, url })));
+    const text = async (host: string, url: string) => {
+      const result = await cache.handle(
+        { method: 'GET', url, host, headers: { host }, partition: undefined },
+        origin,
+      );
+      // A miss is written by the origin itself ('done'); a hit is a plan to send.
+      if (result.type === 'done') return sent;
+      expect(result.type).toBe('send');
+      const plan = result as { response: { body?: Uint8Array } };
+      return new TextDecoder().decode(plan.response.body);
+    };
+    const first = new Map<string, string>();
+    for (const { host, url } of requests) first.set(`${host} ${url}`, await text(host, url));
+    const stored = calls;
+    // Host names are case-insensitive: `a.example` and `A.example` share entries.
+    expect(stored).toBe(3 * targets.length);
+    // In another order, more requests than the engine remembers keys for: each gets its own body.
+    for (let i = requests.length - 1; i >= 0; i -= 1) {
+      const { host, url } = requests[(i * 7) % requests.length]!;
+      expect(await text(host, url)).toBe(first.get(`${host} ${url}`));
+    }
+    expect(calls).toBe(stored);
+  });
+});
