@@ -1,11 +1,8 @@
 import {
   resolveAdapterOptions,
   type AdapterOptions,
-  type CachePolicy,
-  type CacheRequest,
   type HandleResult,
   type HttpCache,
-  type SendPlan,
 } from '@gatecache/core';
 import {
   cacheRequestFromNode,
@@ -70,16 +67,46 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
       next(error);
       return;
     }
-    const request = cacheRequestFromNode(req, { partition, url: req.originalUrl });
-    // A fresh hit in the memory tier is written in this tick, with no closure or promise made.
-    let plan: SendPlan | undefined;
+    // Taken only when the origin runs: a hit never needs it.
+    let before: ReturnType<typeof snapshotHeaders> | undefined;
+    let originStarted = false;
+    const finish = (result: HandleResult): void => {
+      switch (result.type) {
+        case 'send':
+          writePlan(res, result.response, before);
+          return;
+        case 'done':
+          return;
+        case 'rethrow':
+          next(result.error);
+          return;
+        default:
+          return result satisfies never;
+      }
+    };
+    const fail = (error: unknown): void => {
+      // The cache must never fail a request: an engine fault falls back to the app.
+      if (!originStarted) next();
+      else if (!res.headersSent) next(error);
+    };
+    let result: HandleResult | Promise<HandleResult>;
     try {
-      plan = cache.peek(request, overrides);
-    } catch {
-      plan = undefined;
+      result = cache.serve(
+        cacheRequestFromNode(req, { partition, url: req.originalUrl }),
+        (call) => {
+          originStarted = true;
+          before = snapshotHeaders(res);
+          return runNodeOrigin(req, res, call, before, () => next());
+        },
+        overrides,
+        backgroundFor(req),
+      );
+    } catch (error) {
+      fail(error);
+      return;
     }
-    if (plan !== undefined) writePlan(res, plan);
-    else serveThrough(cache, request, overrides, req, res, next);
+    if (result instanceof Promise) result.then(finish, fail);
+    else finish(result);
   } as ExpressCacheMiddleware;
   Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
   Object.defineProperty(middleware, 'front', {
@@ -91,55 +118,4 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
       }),
   });
   return middleware;
-}
-
-/** Everything but a fresh memory hit: the engine decides, and the app runs as the origin if needed. */
-function serveThrough(
-  cache: HttpCache,
-  request: CacheRequest,
-  overrides: CachePolicy | undefined,
-  req: Request,
-  res: Response,
-  next: NextFunction,
-): void {
-  // Taken only when the origin runs: a hit never needs it.
-  let before: ReturnType<typeof snapshotHeaders> | undefined;
-  let originStarted = false;
-  const finish = (result: HandleResult): void => {
-    switch (result.type) {
-      case 'send':
-        writePlan(res, result.response, before);
-        return;
-      case 'done':
-        return;
-      case 'rethrow':
-        next(result.error);
-        return;
-      default:
-        return result satisfies never;
-    }
-  };
-  const fail = (error: unknown): void => {
-    // The cache must never fail a request: an engine fault falls back to the app.
-    if (!originStarted) next();
-    else if (!res.headersSent) next(error);
-  };
-  let result: HandleResult | Promise<HandleResult>;
-  try {
-    result = cache.serve(
-      request,
-      (call) => {
-        originStarted = true;
-        before = snapshotHeaders(res);
-        return runNodeOrigin(req, res, call, before, () => next());
-      },
-      overrides,
-      backgroundFor(req),
-    );
-  } catch (error) {
-    fail(error);
-    return;
-  }
-  if (result instanceof Promise) result.then(finish, fail);
-  else finish(result);
 }

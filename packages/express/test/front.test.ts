@@ -2,6 +2,7 @@ import express from 'express';
 import { createServer, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen, manualClock } from '../../../test/support/http.ts';
+import { createMetrics } from '@gatecache/core/metrics';
 import { httpCache } from '../src/index.ts';
 import { rawGet } from './harness.ts';
 
@@ -133,6 +134,30 @@ describe('front: fresh hits answered before Express runs', () => {
       expect(notModified.body).toBe('');
     }
     expect(calls).toBe(2);
+  });
+
+  it('hits answered by the front are counted in the metrics like any other', async () => {
+    const metrics = createMetrics();
+    const cache = httpCache({ onEvent: metrics.onEvent });
+    metrics.observe(cache.cache);
+    const app = express();
+    app.use(cache);
+    let calls = 0;
+    app.get('/counted', (_req, res) => {
+      calls++;
+      res.set('Cache-Control', 'max-age=60').send('counted');
+    });
+    const { base, close } = await listen(createServer(cache.front(app)));
+    closers.push(() => {
+      metrics.close();
+      return close();
+    });
+    for (let i = 0; i < 4; i++)
+      expect(await (await rawGet(base + '/counted')).text()).toBe('counted');
+    expect(calls).toBe(1);
+    const text = metrics.prometheus();
+    expect(text).toMatch(/^gatecache_requests_total\{[^}]*outcome="miss"[^}]*\} 1$/m);
+    expect(text).toMatch(/^gatecache_requests_total\{[^}]*outcome="hit"[^}]*\} 3$/m);
   });
 });
 

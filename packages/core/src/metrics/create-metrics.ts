@@ -19,7 +19,7 @@ import { invalidOption } from '../errors.ts';
 import { digest } from '../hash.ts';
 import { requestHeader } from '../headers.ts';
 import { buildPrimaryKey, type KeySettings } from '../key.ts';
-import type { HandleResult, Origin } from '../origin.ts';
+import type { HandleResult, Origin, SendPlan } from '../origin.ts';
 import type { CacheRequest, Clock, LayerName } from '../types.ts';
 import {
   AlertEvaluator,
@@ -190,6 +190,8 @@ export interface CacheMetrics {
   /** Stops the alert timer. */
   close(): void;
 }
+
+type PeekEntry = (request: CacheRequest, ...rest: unknown[]) => SendPlan | undefined;
 
 type EngineEntry = (
   request: CacheRequest,
@@ -853,20 +855,14 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
       const method = typeof engine['serve'] === 'function' ? 'serve' : 'handle';
       const original = (engine[method] as EngineEntry).bind(cache);
       const routeLabel = options.routeLabel;
-      const wrapped = function observedEntry(
-        this: unknown,
-        request: CacheRequest,
-        origin: Origin,
-        ...rest: unknown[]
-      ): HandleResult | Promise<HandleResult> {
-        const started = timer();
+      const newTrace = (request: CacheRequest): Trace => {
         let route: string | undefined;
         try {
           route = routeLabel?.(request);
         } catch {
           route = undefined;
         }
-        const trace: Trace = {
+        return {
           route,
           policy: undefined,
           hit: undefined,
@@ -878,6 +874,15 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
           originSeconds: undefined,
           key: keyOf(request),
         };
+      };
+      const wrapped = function observedEntry(
+        this: unknown,
+        request: CacheRequest,
+        origin: Origin,
+        ...rest: unknown[]
+      ): HandleResult | Promise<HandleResult> {
+        const started = timer();
+        const trace = newTrace(request);
         const timedOrigin: Origin = async (call) => {
           const originStarted = timer();
           try {
@@ -909,7 +914,31 @@ export function createMetrics(options: MetricsOptions = {}): CacheMetrics {
         );
       };
       Object.defineProperty(cache, method, { value: wrapped, configurable: true, writable: true });
+      // `peek` answers fresh memory hits in front of a framework (`cache.front(app)`): a plan it
+      // returns is a request served, counted as one; when it returns nothing the request goes on
+      // to `serve`, which counts it.
+      const peek = engine['peek'];
+      if (typeof peek === 'function') {
+        const originalPeek = (peek as PeekEntry).bind(cache);
+        const observedPeek = function observedPeek(
+          this: unknown,
+          request: CacheRequest,
+          ...rest: unknown[]
+        ): SendPlan | undefined {
+          const started = timer();
+          const trace = newTrace(request);
+          const plan = traces.run(trace, () => originalPeek(request, ...rest));
+          if (plan !== undefined) finish(trace, { type: 'send', response: plan }, started);
+          return plan;
+        };
+        Object.defineProperty(cache, 'peek', {
+          value: observedPeek,
+          configurable: true,
+          writable: true,
+        });
+      }
       return () => {
+        delete engine['peek'];
         delete engine[method];
         if (observed === cache) observed = undefined;
       };
