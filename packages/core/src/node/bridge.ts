@@ -3,7 +3,7 @@
  * request from an IncomingMessage, runs the app as the origin while watching what it writes to
  * the ServerResponse, and writes the engine's plans.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { HeadAction, OriginCall, OriginOutcome, SendPlan } from '../origin.ts';
 import type { CacheRequest, HeaderList } from '../types.ts';
 
@@ -351,13 +351,20 @@ export function writePlan(res: ServerResponse, plan: SendPlan, before?: HeaderSn
   // While the origin still runs (the engine answered from a stale entry because it was slow),
   // write past the interception, which now swallows the origin's writes.
   const own = (res as PatchedResponse)[ORIGINALS];
+  // The reason phrase of this status: a framework may have set one for the status it had before
+  // (Koa's 'OK'), which writeHead would keep (a 304 sent as "304 OK").
+  const reason = STATUS_CODES[plan.status] ?? 'unknown';
   if (own === undefined) {
-    res.writeHead(plan.status);
+    res.writeHead(plan.status, reason);
     if (plan.body === undefined) res.end();
     else res.end(plan.body);
     return;
   }
-  own.writeHead.call(res, plan.status);
+  (own.writeHead as (status: number, reason: string) => ServerResponse).call(
+    res,
+    plan.status,
+    reason,
+  );
   if (plan.body === undefined) own.end.call(res, undefined, 'utf8', undefined);
   else own.end.call(res, plan.body, 'utf8', undefined);
   detach(res);
