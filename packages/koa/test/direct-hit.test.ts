@@ -213,3 +213,12 @@ describe('@gatecache/koa hits from the first middleware', () => {
     expect(s.count('/json')).toBe(1);
   });
 });
+
+describe('@gatecache/koa status lines', () => {
+  it('a 304 the engine answers on a miss carries its own reason phrase, not Koa’s "OK"', async () => {
+    const { port, count } = await serve();
+    const text = await raw(port, 'GET', '/json', 'If-None-Match: *\r\n');
+    expect(count('/json')).toBe(1);
+    expect(text.split('\r\n')[0]).toBe('HTTP/1.1 304 Not Modified');
+  });
+});
