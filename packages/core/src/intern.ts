@@ -95,17 +95,33 @@ export function markShared<T extends object>(value: T): T {
   return value;
 }
 
-/** One string per header field name, for every record that has the field. */
-const names = new Map<string, string>();
+/** One string per header field name, for every record that has the field, with a number. */
+const names = new Map<string, number>();
+const nameList: string[] = [];
 const MAX_NAMES = 1024;
+
+/**
+ * The number of the shared copy of a field name, or -1 past `MAX_NAMES` distinct names. Names
+ * are never dropped: there are few, and a number stays valid for good.
+ */
+export function nameId(name: string): number {
+  const known = names.get(name);
+  if (known !== undefined) return known;
+  if (nameList.length >= MAX_NAMES) return -1;
+  const own = ownString(name);
+  names.set(own, nameList.length);
+  nameList.push(own);
+  return nameList.length - 1;
+}
+
+export function nameOf(id: number): string {
+  return nameList[id]!;
+}
 
 /** The shared copy of a field name (past `MAX_NAMES` distinct names, an own copy). */
 export function canonicalName(name: string): string {
-  const known = names.get(name);
-  if (known !== undefined) return known;
-  const own = ownString(name);
-  if (names.size < MAX_NAMES) names.set(own, own);
-  return own;
+  const id = nameId(name);
+  return id < 0 ? ownString(name) : nameList[id]!;
 }
 
 /** Whether `name` is one of the shared field names (and costs a record nothing). */
@@ -114,6 +130,7 @@ export function isCanonicalName(name: string): boolean {
 }
 
 interface Slot<T extends object> {
+  readonly id: string;
   readonly value: T;
   readonly bytes: number;
   refs: number;
@@ -123,10 +140,13 @@ interface Slot<T extends object> {
  * A table of shared values with reference counts, so that their memory is accounted exactly: a
  * value costs its bytes once while any record uses it, and nothing after the last one goes.
  * `budget` bounds the bytes the table may hold; past it, callers keep values of their own (and
- * charge them to the record).
+ * charge them to the record). Each value has a slot number (from 1) that records may keep
+ * instead of the value.
  */
 export class SharedTable<T extends object> {
-  readonly #slots = new Map<string, Slot<T>>();
+  readonly #slotOf = new Map<string, number>();
+  readonly #slots: Array<Slot<T> | undefined> = [undefined];
+  readonly #free: number[] = [];
   readonly #budget: number;
   #bytes = 0;
 
@@ -139,38 +159,58 @@ export class SharedTable<T extends object> {
     return this.#bytes;
   }
 
-  /** The shared value for `id` (counted as one more use), or undefined when the table is full. */
-  acquire(id: string, make: () => T, bytes: number): T | undefined {
-    const slot = this.#slots.get(id);
-    if (slot !== undefined) {
-      slot.refs++;
-      return slot.value;
+  /** The slot of the shared value for `id` (counted as one more use), or 0 when the table is full. */
+  acquireSlot(id: string, make: () => T, bytes: number): number {
+    const known = this.#slotOf.get(id);
+    if (known !== undefined) {
+      this.#slots[known]!.refs++;
+      return known;
     }
     const cost = bytes + SLOT_BYTES + stringBytes(id);
-    if (this.#bytes + cost > this.#budget) return undefined;
-    const value = markShared(make());
-    this.#slots.set(id, { value, bytes: cost, refs: 1 });
+    if (this.#bytes + cost > this.#budget) return 0;
+    const slot = this.#free.pop() ?? this.#slots.length;
+    this.#slots[slot] = { id, value: markShared(make()), bytes: cost, refs: 1 };
+    this.#slotOf.set(id, slot);
     this.#bytes += cost;
-    return value;
+    return slot;
+  }
+
+  /** The shared value for `id` (counted as one more use), or undefined when the table is full. */
+  acquire(id: string, make: () => T, bytes: number): T | undefined {
+    const slot = this.acquireSlot(id, make, bytes);
+    return slot === 0 ? undefined : this.#slots[slot]!.value;
+  }
+
+  valueOf(slot: number): T {
+    return this.#slots[slot]!.value;
+  }
+
+  /** Counts one use of the value in `slot` gone. */
+  releaseSlot(slot: number): void {
+    const held = this.#slots[slot];
+    if (held === undefined || --held.refs > 0) return;
+    this.#slots[slot] = undefined;
+    this.#slotOf.delete(held.id);
+    this.#free.push(slot);
+    this.#bytes -= held.bytes;
   }
 
   /** Counts one use of `value` gone, when it is the shared value for `id`. */
   release(id: string, value: T): void {
-    const slot = this.#slots.get(id);
-    if (slot === undefined || slot.value !== value) return;
-    if (--slot.refs > 0) return;
-    this.#slots.delete(id);
-    this.#bytes -= slot.bytes;
+    const slot = this.#slotOf.get(id);
+    if (slot !== undefined && this.#slots[slot]!.value === value) this.releaseSlot(slot);
   }
 
   clear(): void {
-    this.#slots.clear();
+    this.#slotOf.clear();
+    this.#slots.length = 1;
+    this.#free.length = 0;
     this.#bytes = 0;
   }
 }
 
 /** A slot object, its map entry and the weak-set entry that marks the value as shared. */
-const SLOT_BYTES = 112;
+const SLOT_BYTES = 120;
 
 /** Heap bytes of a string kept on its own (V8: 16-byte header, one or two bytes per character). */
 export function stringBytes(text: string): number {

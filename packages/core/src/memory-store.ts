@@ -11,14 +11,16 @@ import type {
 import { systemClock } from './clock.ts';
 import { DEFAULTS } from './defaults.ts';
 import {
+  align8,
   canonicalName,
   EMPTY_TAGS,
   EMPTY_VARY,
   flagsId,
-  isCanonicalName,
   isShareableField,
   isShared,
   markShared,
+  nameId,
+  nameOf,
   ownString,
   SharedTable,
   stringBytes,
@@ -27,7 +29,7 @@ import {
 export interface MemoryStoreOptions {
   /**
    * Upper bound on the bytes held: records (bodies, header fields, keys and the objects around
-   * them), the header fields they share, and the free space of the slabs bodies are copied into.
+   * them), the header fields they share, and the free space of the slabs records are kept in.
    * Default 64 MiB.
    */
   readonly maxBytes?: number;
@@ -36,30 +38,38 @@ export interface MemoryStoreOptions {
   /** Records larger than this are not kept. Default: a tenth of `maxBytes`. */
   readonly maxEntryBytes?: number;
   readonly clock?: Clock;
-  /** Called when a record is pushed out to make room (not when it expires or is replaced). */
+  /**
+   * Called when a record is pushed out to make room (not when it expires or is replaced). The
+   * record is decoded for a callback that declares the second parameter, and only then.
+   */
   readonly onEvict?: (key: string, record: StoredRecord) => void;
 }
 
 /**
- * Bytes charged per record beyond its key, body and header text, for records whose body has an
- * ArrayBuffer of its own (stores under 2 MiB, bodies too large for a slab): object shells, LRU
- * links. This is the estimate budgets have always been sized with; it is below what such a small
- * record really holds (its ArrayBuffer alone costs about 300 bytes besides its bytes).
+ * Bytes charged per record beyond its key, body and header text, for records kept as objects with
+ * a body of their own (stores under 2 MiB, bodies too large for a slab): object shells, LRU links.
+ * This is the estimate budgets have always been sized with; it is below what such a small record
+ * really holds (its ArrayBuffer alone costs about 300 bytes besides its bytes).
  */
 export const RECORD_OVERHEAD_BYTES = 256;
 
 /*
- * What a compact record (body in a slab) costs, measured with heap snapshots of Node (V8 on
- * 64-bit without pointer compression, which is how Node is built), rounded up so that the byte
- * bound holds for real memory.
+ * What a record kept in a slab costs, measured with heap snapshots of Node (V8 on 64-bit without
+ * pointer compression, which is how Node is built), rounded up so that the byte bound holds for
+ * real memory.
  */
 
 /**
- * The entry object (15 fields, 144 bytes), its five time fields (boxed numbers, 16 bytes each),
- * its slot in the LRU (map entry and per-slot arrays, 96 bytes), the body's view object (96) and
- * its place in the slab's list of records (12, the list grows by half).
+ * A record until it is first read: its LRU slot (map entry and per-slot arrays, 96 bytes) and its
+ * row in the record table (slab, offset, key, decoded entry: 24 bytes). Its bytes are in a slab.
  */
-const COMPACT_RECORD_BYTES = 144 + 80 + 96 + 96 + 12;
+const ENCODED_RECORD_BYTES = 120;
+/**
+ * A record once read, on top of that: the entry object (15 fields, 144 bytes), its five time
+ * fields (boxed numbers, 16 bytes each), the body's view object (96) and the weak-map entry that
+ * leads from the entry to its row (40).
+ */
+const DECODED_RECORD_BYTES = 144 + 80 + 96 + 40;
 /** A plain object (a vary selection, flags) without its properties. */
 const OBJECT_BYTES = 24;
 /** A header field pair: the array and its two-element backing store. */
@@ -68,7 +78,7 @@ const FIELD_BYTES = 64;
 /** An estimate of the memory a record holds, used to bound the memory tier by bytes. */
 export function sizeOfRecord(key: string, record: StoredRecord): number {
   if (record.kind === 'response' && slabBuffers.has(record.body.buffer)) {
-    return compactRecordBytes(key, record);
+    return encodedBytes(key, record) + decodedBytes(key, record);
   }
   let size = RECORD_OVERHEAD_BYTES + key.length * 2;
   if (record.kind === 'vary') {
@@ -81,22 +91,22 @@ export function sizeOfRecord(key: string, record: StoredRecord): number {
   return size;
 }
 
-/** What a record kept by this store holds, counting nothing for the parts it shares. */
-function compactRecordBytes(key: string, record: CacheEntry): number {
-  let size = COMPACT_RECORD_BYTES + placementBytes(record.body.byteLength) + stringBytes(key);
+/** What a record kept in a slab holds before it is first read. */
+function encodedBytes(key: string, record: CacheEntry): number {
+  return ENCODED_RECORD_BYTES + stringBytes(key) + encodedLength(record, record.key !== key);
+}
+
+/** What reading a record kept in a slab adds: the entry and the strings decoded for it. */
+function decodedBytes(key: string, record: CacheEntry): number {
+  let size = DECODED_RECORD_BYTES + arrayBytes(record.headers.length);
   if (record.key !== key) size += stringBytes(record.key);
-  size += arrayBytes(record.headers.length);
   for (const field of record.headers) {
-    if (isShared(field)) continue;
-    size += FIELD_BYTES + stringBytes(field[1]);
-    if (!isCanonicalName(field[0])) size += stringBytes(field[0]);
+    if (!isShared(field)) size += FIELD_BYTES + stringBytes(field[1]);
   }
   if (!isShared(record.tags)) {
     size += arrayBytes(record.tags.length);
     for (const tag of record.tags) size += stringBytes(tag);
   }
-  if (!isShared(record.vary)) size += varyBytes(record.vary);
-  if (!isShared(record.flags)) size += OBJECT_BYTES + 4 * 8;
   return size;
 }
 
@@ -144,11 +154,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
 /** How the store's bytes divide (see `MemoryStore.footprint`). */
 export interface MemoryFootprint {
-  /** What the records are charged (`sizeOfRecord` of each). */
+  /** What the records are charged (`sizeOfRecord` of each once read). */
   readonly records: number;
   /** Header fields, flags, tag and vary sets that records share, each counted once. */
   readonly shared: number;
-  /** Slab space that holds no live body: freed bodies not yet compacted, and the unused tail. */
+  /** Slab space that holds no live record: freed records not yet compacted, the unused tail. */
   readonly slabFree: number;
   /** Bytes of all the slabs held. */
   readonly slabs: number;
@@ -156,15 +166,28 @@ export interface MemoryFootprint {
 
 type MutableEntry = { -readonly [K in keyof CacheEntry]: CacheEntry[K] };
 
+/** In the LRU: a record as an object, or the row number of a record encoded in a slab. */
+type Held = StoredRecord | number;
+
+/**
+ * The memory tier. A response record is encoded into a slab (a large shared ArrayBuffer): its
+ * time fields, status and header text next to its body, and numbers for the parts it shares with
+ * other records (header fields, flags, tag and vary sets, field names). Until it is first read it
+ * costs its bytes there and its LRU slot; the first read decodes it once into a `CacheEntry`
+ * whose body is a view on the slab, and every later read returns that same object (nothing
+ * decoded, nothing allocated). Records that cannot be encoded (bodies too large for a slab,
+ * stores too small for slabs, parts that cannot be shared) are kept as objects.
+ */
 export class MemoryStore implements CacheStore {
   readonly name = 'memory';
   readonly local = true;
   readonly maxBytes: number;
   readonly maxEntries: number;
-  readonly #lru: LRUCache<string, StoredRecord>;
+  readonly #lru: LRUCache<string, Held>;
   readonly #maxEntryBytes: number;
   readonly #shared: SharedParts;
-  readonly #slabs: SlabArena | undefined;
+  readonly #slabs: RecordSlabs | undefined;
+  readonly #onEvict: ((key: string, record: StoredRecord) => void) | undefined;
   #evictions = 0;
 
   constructor(
@@ -177,9 +200,10 @@ export class MemoryStore implements CacheStore {
     this.maxBytes = maxBytes;
     this.maxEntries = maxEntries;
     this.#maxEntryBytes = maxEntryBytes;
+    this.#onEvict = onEvict;
     this.#shared = new SharedParts(Math.floor(maxBytes / 32));
-    this.#slabs = SlabArena.forStore(maxBytes);
-    this.#lru = new LRUCache<string, StoredRecord>({
+    this.#slabs = RecordSlabs.forStore(maxBytes, this.#shared);
+    this.#lru = new LRUCache<string, Held>({
       max: maxEntries,
       maxSize: maxBytes,
       maxEntrySize: maxEntryBytes,
@@ -187,37 +211,44 @@ export class MemoryStore implements CacheStore {
       // Expiry is checked against the injected clock so tests and the engine agree on "now".
       perf: { now: () => clock.now() },
       ttlResolution: 0,
-      dispose: (record, key, reason) => {
-        this.#release(record);
-        if (reason === 'evict') {
-          this.#evictions++;
-          onEvict?.(key, record);
-        }
-      },
+      dispose: (held, key, reason) => this.#dispose(held, key, reason),
     });
   }
 
-  /** The stored record itself: a hit allocates nothing and decodes nothing. */
+  /**
+   * The stored record. The first read of an encoded record decodes it, once; from then on this
+   * returns the same object and allocates nothing.
+   */
   get(key: string): StoredRecord | undefined {
-    return this.#lru.get(key);
+    const held = this.#lru.get(key);
+    return typeof held === 'number' ? this.#decodeToKeep(held) : held;
+  }
+
+  /** The record without making it recently used or keeping what was decoded for it. */
+  peek(key: string): StoredRecord | undefined {
+    const held = this.#lru.peek(key);
+    return typeof held === 'number' ? this.#slabs!.decode(held) : held;
   }
 
   set(key: string, record: StoredRecord, ttlMs: number): void {
     if (!(ttlMs > 0)) return;
-    // lru-cache keeps the first key string of a slot: reuse it rather than hold two copies.
-    const held = this.#lru.peek(key, { allowStale: true });
-    const ownKey = held !== undefined && held.key === key ? held.key : ownString(key);
+    const ttl = Math.ceil(ttlMs);
+    const ownKey = this.#ownKey(key);
+    if (record.kind === 'response') {
+      const row = this.#slabs?.encode(ownKey, record);
+      if (row !== undefined) {
+        this.#setEncoded(ownKey, row, ttl);
+        return;
+      }
+    }
     const stored = record.kind === 'response' ? this.#compact(ownKey, record) : record;
     const size = sizeOfRecord(ownKey, stored);
     if (size > this.#maxEntryBytes) {
-      // Refused, as lru-cache refuses it: what was there goes, what was taken for it is given back.
-      this.#release(stored);
-      this.#lru.delete(key);
+      this.#refuse(key, stored);
       return;
     }
-    this.#lru.set(ownKey, stored, { ttl: Math.ceil(ttlMs), size });
-    this.#slabs?.compactIfFragmented();
-    this.#trim();
+    this.#lru.set(ownKey, stored, { ttl, size });
+    this.#afterChange();
   }
 
   delete(key: string): void {
@@ -273,42 +304,75 @@ export class MemoryStore implements CacheStore {
     return this.#evictions;
   }
 
-  /**
-   * The record as the store keeps it: one flat copy of each string, the body copied into a slab
-   * (no ArrayBuffer of its own), and header fields, flags, tags and vary sets shared with the
-   * other records that have the same ones.
-   */
-  #compact(key: string, record: CacheEntry): CacheEntry {
-    const slabs = this.#slabs;
-    const source = record.body;
-    const inSlab = slabs !== undefined && slabs.accepts(source.byteLength);
-    const entry: MutableEntry = {
-      kind: 'response',
-      // As given: a record of another envelope version must still read as one (a miss).
-      v: record.v,
-      key: record.key === key ? key : ownString(record.key),
-      status: record.status,
-      headers: this.#shared.headers(record.headers),
-      body: inSlab ? slabs.place(source) : ownBody(source),
-      storedAt: record.storedAt,
-      fetchedAt: record.fetchedAt,
-      initialAge: record.initialAge,
-      staleAt: record.staleAt,
-      deleteAt: record.deleteAt,
-      vary: this.#shared.vary(record.vary),
-      tags: this.#shared.tags(record.tags),
-      generatedETag: record.generatedETag,
-      flags: this.#shared.flags(record.flags),
-    };
-    if (inSlab) slabs.attach(entry);
+  /** lru-cache keeps the first key string of a slot: reuse it rather than hold two copies. */
+  #ownKey(key: string): string {
+    const held = this.#lru.peek(key, { allowStale: true });
+    if (held === undefined) return ownString(key);
+    if (typeof held === 'number') return this.#slabs!.keyOf(held);
+    return held.key === key ? held.key : ownString(key);
+  }
+
+  #setEncoded(key: string, row: number, ttl: number): void {
+    const slabs = this.#slabs!;
+    // A record is refused when it would not fit once read, so that any record kept can be read.
+    if (slabs.encodedBytes(row) + slabs.decodedBytes(row) > this.#maxEntryBytes) {
+      slabs.release(row);
+      this.#lru.delete(key);
+      return;
+    }
+    this.#lru.set(key, row, { ttl, size: slabs.encodedBytes(row) });
+    this.#afterChange();
+  }
+
+  /** Decodes an encoded record and keeps the entry in its place, charged what it now holds. */
+  #decodeToKeep(row: number): CacheEntry {
+    const slabs = this.#slabs!;
+    const entry = slabs.decode(row);
+    const key = slabs.keyOf(row);
+    // What `sizeOfRecord` says of the entry, read from the record's bytes (no string scans).
+    const size = slabs.encodedBytes(row) + slabs.decodedBytes(row);
+    // Checked when it was stored; should a record still not fit decoded, it is decoded per read.
+    if (size > this.#maxEntryBytes) return entry;
+    slabs.keep(row, entry);
+    // The LRU charges the slot anew; its TTL stays (and the read made it the most recent anyway).
+    this.#lru.set(key, entry, { noUpdateTTL: true, size });
+    this.#trim();
     return entry;
   }
 
-  /** Gives back what a record took: its slab space and its uses of shared parts. */
-  #release(record: StoredRecord): void {
-    if (record.kind !== 'response') return;
-    this.#slabs?.release(record);
-    this.#shared.release(record);
+  #dispose(held: Held, key: string, reason: LRUCache.DisposeReason): void {
+    const slabs = this.#slabs;
+    let record: StoredRecord | undefined;
+    if (typeof held === 'number') {
+      // The encoded record was only replaced by its own decoded entry.
+      if (reason === 'set' && slabs!.isKept(held)) return;
+      if (reason === 'evict' && this.#wantsRecord()) record = slabs!.decode(held);
+      slabs!.release(held);
+    } else {
+      record = held;
+      const row = held.kind === 'response' ? slabs?.rowOf(held) : undefined;
+      if (row !== undefined) slabs!.release(row);
+      else if (held.kind === 'response') this.#shared.release(held);
+    }
+    if (reason === 'evict') {
+      this.#evictions++;
+      if (this.#onEvict !== undefined) this.#onEvict(key, record!);
+    }
+  }
+
+  #wantsRecord(): boolean {
+    return this.#onEvict !== undefined && this.#onEvict.length >= 2;
+  }
+
+  #refuse(key: string, stored: StoredRecord): void {
+    // Refused, as lru-cache refuses it: what was there goes, what was taken for it is given back.
+    if (stored.kind === 'response') this.#shared.release(stored);
+    this.#lru.delete(key);
+  }
+
+  #afterChange(): void {
+    this.#slabs?.compactIfFragmented();
+    this.#trim();
   }
 
   /**
@@ -319,89 +383,121 @@ export class MemoryStore implements CacheStore {
   #trim(): void {
     while (this.bytes > this.maxBytes && this.#lru.size > 0) this.#lru.pop();
   }
+
+  /**
+   * A record kept as an object: one flat copy of each string, a body with an ArrayBuffer of its
+   * own, and header fields, flags, tags and vary sets shared with the other records that have
+   * the same ones.
+   */
+  #compact(key: string, record: CacheEntry): CacheEntry {
+    return {
+      kind: 'response',
+      // As given: a record of another envelope version must still read as one (a miss).
+      v: record.v,
+      key: record.key === key ? key : ownString(record.key),
+      status: record.status,
+      headers: this.#shared.headers(record.headers),
+      body: ownBody(record.body),
+      storedAt: record.storedAt,
+      fetchedAt: record.fetchedAt,
+      initialAge: record.initialAge,
+      staleAt: record.staleAt,
+      deleteAt: record.deleteAt,
+      vary: this.#shared.vary(record.vary),
+      tags: this.#shared.tags(record.tags),
+      generatedETag: record.generatedETag,
+      flags: this.#shared.flags(record.flags),
+    };
+  }
 }
 
 /** Reference-counted tables of the parts records share, with one byte budget between them. */
 class SharedParts {
-  readonly #fields: SharedTable<[string, string]>;
-  readonly #flags: SharedTable<EntryFlags>;
-  readonly #tags: SharedTable<readonly string[]>;
-  readonly #vary: SharedTable<Readonly<Record<string, string | null>>>;
+  readonly fields: SharedTable<[string, string]>;
+  readonly flagSets: SharedTable<EntryFlags>;
+  readonly tagSets: SharedTable<readonly string[]>;
+  readonly varySets: SharedTable<Readonly<Record<string, string | null>>>;
 
   constructor(budget: number) {
     // Header fields repeat the most; the other tables are small.
-    this.#fields = new SharedTable(Math.floor(budget * 0.7));
-    this.#flags = new SharedTable(Math.floor(budget * 0.05));
-    this.#tags = new SharedTable(Math.floor(budget * 0.15));
-    this.#vary = new SharedTable(Math.floor(budget * 0.1));
+    this.fields = new SharedTable(Math.floor(budget * 0.7));
+    this.flagSets = new SharedTable(Math.floor(budget * 0.05));
+    this.tagSets = new SharedTable(Math.floor(budget * 0.15));
+    this.varySets = new SharedTable(Math.floor(budget * 0.1));
   }
 
   get bytes(): number {
-    return this.#fields.bytes + this.#flags.bytes + this.#tags.bytes + this.#vary.bytes;
+    return this.fields.bytes + this.flagSets.bytes + this.tagSets.bytes + this.varySets.bytes;
+  }
+
+  /** The slot of a shared field equal to `name: value`, or 0 (keep it with the record). */
+  fieldSlot(name: string, value: string): number {
+    if (!isShareableField(name, value)) return 0;
+    return this.fields.acquireSlot(
+      fieldId(name, value),
+      () => [canonicalName(name), ownString(value)],
+      FIELD_BYTES + stringBytes(name) + stringBytes(value),
+    );
+  }
+
+  flagsSlot(flags: EntryFlags): number {
+    return this.flagSets.acquireSlot(
+      flagsId(flags),
+      () => Object.freeze({ ...flags }),
+      OBJECT_BYTES + 4 * 8,
+    );
+  }
+
+  tagsSlot(tags: readonly string[]): number {
+    let bytes = arrayBytes(tags.length);
+    for (const tag of tags) bytes += stringBytes(tag);
+    return this.tagSets.acquireSlot(tagsId(tags), () => Object.freeze(tags.map(ownString)), bytes);
+  }
+
+  varySlot(vary: Readonly<Record<string, string | null>>): number {
+    return this.varySets.acquireSlot(JSON.stringify(vary), () => ownVary(vary), varyBytes(vary));
   }
 
   headers(headers: HeaderList): HeaderList {
     const out: HeaderList = new Array<[string, string]>(headers.length);
     for (let i = 0; i < headers.length; i++) {
       const [name, value] = headers[i]!;
-      let field: [string, string] | undefined;
-      if (isShareableField(name, value)) {
-        field = this.#fields.acquire(
-          fieldId(name, value),
-          () => [canonicalName(name), ownString(value)],
-          FIELD_BYTES + stringBytes(name) + stringBytes(value),
-        );
-      }
-      out[i] = field ?? [canonicalName(name), ownString(value)];
+      const slot = this.fieldSlot(name, value);
+      out[i] = slot === 0 ? [canonicalName(name), ownString(value)] : this.fields.valueOf(slot);
     }
     return out;
   }
 
   flags(flags: EntryFlags): EntryFlags {
-    return (
-      this.#flags.acquire(
-        flagsId(flags),
-        () => Object.freeze({ ...flags }),
-        OBJECT_BYTES + 4 * 8,
-      ) ?? { ...flags }
-    );
+    const slot = this.flagsSlot(flags);
+    return slot === 0 ? { ...flags } : this.flagSets.valueOf(slot);
   }
 
   tags(tags: readonly string[]): readonly string[] {
     if (tags.length === 0) return EMPTY_TAGS;
-    const own = (): readonly string[] => Object.freeze(tags.map(ownString));
-    let bytes = arrayBytes(tags.length);
-    for (const tag of tags) bytes += stringBytes(tag);
-    return this.#tags.acquire(tagsId(tags), own, bytes) ?? own();
+    const slot = this.tagsSlot(tags);
+    return slot === 0 ? Object.freeze(tags.map(ownString)) : this.tagSets.valueOf(slot);
   }
 
   vary(vary: Readonly<Record<string, string | null>>): Readonly<Record<string, string | null>> {
-    if (vary === EMPTY_VARY) return vary;
-    const names = Object.keys(vary);
-    if (names.length === 0) return EMPTY_VARY;
-    const own = (): Readonly<Record<string, string | null>> => {
-      const copy: Record<string, string | null> = {};
-      for (const name of names) {
-        const value = vary[name]!;
-        copy[ownString(name)] = value === null ? null : ownString(value);
-      }
-      return Object.freeze(copy);
-    };
-    return this.#vary.acquire(JSON.stringify(vary), own, varyBytes(vary)) ?? own();
+    if (isEmptyVary(vary)) return EMPTY_VARY;
+    const slot = this.varySlot(vary);
+    return slot === 0 ? ownVary(vary) : this.varySets.valueOf(slot);
   }
 
+  /** Gives back the shared parts of a record kept as an object. */
   release(entry: CacheEntry): void {
-    for (const field of entry.headers) this.#fields.release(fieldId(field[0], field[1]), field);
-    this.#flags.release(flagsId(entry.flags), entry.flags);
-    if (entry.tags.length > 0) this.#tags.release(tagsId(entry.tags), entry.tags);
-    if (entry.vary !== EMPTY_VARY) this.#vary.release(JSON.stringify(entry.vary), entry.vary);
+    for (const field of entry.headers) this.fields.release(fieldId(field[0], field[1]), field);
+    this.flagSets.release(flagsId(entry.flags), entry.flags);
+    if (entry.tags.length > 0) this.tagSets.release(tagsId(entry.tags), entry.tags);
+    if (entry.vary !== EMPTY_VARY) this.varySets.release(JSON.stringify(entry.vary), entry.vary);
   }
 
   clear(): void {
-    this.#fields.clear();
-    this.#flags.clear();
-    this.#tags.clear();
-    this.#vary.clear();
+    this.fields.clear();
+    this.flagSets.clear();
+    this.tagSets.clear();
+    this.varySets.clear();
   }
 }
 
@@ -413,37 +509,46 @@ function tagsId(tags: readonly string[]): string {
   return tags.join('\n');
 }
 
-/** Marks the ArrayBuffers of slabs, so that `sizeOfRecord` charges a body by where it lives. */
+function isEmptyVary(vary: Readonly<Record<string, string | null>>): boolean {
+  return vary === EMPTY_VARY || Object.keys(vary).length === 0;
+}
+
+function ownVary(vary: Readonly<Record<string, string | null>>): Record<string, string | null> {
+  const copy: Record<string, string | null> = {};
+  for (const [name, value] of Object.entries(vary)) {
+    copy[ownString(name)] = value === null ? null : ownString(value);
+  }
+  return Object.freeze(copy);
+}
+
+/** Marks the ArrayBuffers of slabs, so that `sizeOfRecord` charges a record by where it lives. */
 const slabBuffers = new WeakSet<ArrayBufferLike>();
 
+interface NodeBufferClass {
+  isBuffer(value: unknown): boolean;
+  from(buffer: ArrayBuffer, byteOffset: number, length: number): Uint8Array & NodeBytes;
+  allocUnsafeSlow(size: number): Uint8Array;
+  alloc(size: number): Uint8Array;
+}
+
+interface NodeBytes {
+  toString(encoding: 'latin1' | 'utf16le', start: number, end: number): string;
+}
+
 /** Node's Buffer where there is one: a body stays the kind of view it was stored as. */
-const NodeBuffer = (
-  globalThis as {
-    Buffer?: {
-      isBuffer(value: unknown): boolean;
-      from(buffer: ArrayBuffer, byteOffset: number, length: number): Uint8Array;
-      allocUnsafeSlow(size: number): Uint8Array;
-      alloc(size: number): Uint8Array;
-    };
-  }
-).Buffer;
+const NodeBuffer = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
 
 function isNodeBuffer(bytes: Uint8Array): boolean {
   return NodeBuffer !== undefined && NodeBuffer.isBuffer(bytes);
-}
-
-function viewOf(like: Uint8Array, buffer: ArrayBuffer, offset: number, length: number): Uint8Array {
-  return isNodeBuffer(like)
-    ? NodeBuffer!.from(buffer, offset, length)
-    : new Uint8Array(buffer, offset, length);
 }
 
 const EMPTY_BYTES = markShared(new Uint8Array(0));
 const EMPTY_BUFFER = NodeBuffer === undefined ? EMPTY_BYTES : markShared(NodeBuffer.alloc(0));
 
 /**
- * A body too large for a slab keeps an ArrayBuffer of exactly its size: as it is when it already
- * has one, copied when it is a view into something larger (a pooled Buffer would keep its pool).
+ * A body kept with a record object has an ArrayBuffer of exactly its size: as it is when it
+ * already has one, copied when it is a view into something larger (a pooled Buffer would keep
+ * its pool).
  */
 function ownBody(body: Uint8Array): Uint8Array {
   if (body.byteLength === 0) return isNodeBuffer(body) ? EMPTY_BUFFER : EMPTY_BYTES;
@@ -456,51 +561,120 @@ function ownBody(body: Uint8Array): Uint8Array {
   return new Uint8Array(body);
 }
 
-/** Slab bytes a body of `length` takes: a 4-byte slot number, then the body, 4-byte aligned. */
-function placementBytes(length: number): number {
-  return 4 + ((length + 3) & ~3);
+/*
+ * A record in a slab, from an 8-aligned offset (little-endian words of the platform; a slab never
+ * leaves the process):
+ *
+ *   0  u32 row           8 f64 storedAt, fetchedAt, initialAge, staleAt, deleteAt (to 48)
+ *   4  u32 length       48 u16 status   50 u8 bits   51 u8 envelope version
+ *  52  u32 flags slot   56 u32 tags slot (0: none; OWN_TAGS: the record's own, after its fields)
+ *  60  u32 vary slot (0: none)
+ *  64  u32 fields       68 u32 body length           72 u32 body offset in the record
+ *  76  fields, each a u32 word: a shared field (SHARED_FIELD | slot), or a field name number
+ *      (| UTF16 when the value has code units above 0xff) then a u32 length and the value's code
+ *      units (one byte each, or two), padded to 4
+ *      then its own tags when it has tags that are not shared: a u32 count, each tag as a field
+ *      value (with no name)
+ *      then the record's own key when it is not the key it is stored under, the same way
+ *      then the body
+ */
+const HEADER_BYTES = 76;
+const SHARED_FIELD = 0x80000000;
+const OWN_TAGS = 0xffffffff;
+const UTF16 = 0x10000;
+const BIT_GENERATED_ETAG = 1;
+const BIT_OWN_KEY = 2;
+const BIT_NODE_BUFFER = 4;
+
+/** Bytes a record takes in a slab (8-aligned, so that the next one's time fields are too). */
+function encodedLength(record: CacheEntry, ownKey: boolean): number {
+  let length = HEADER_BYTES;
+  for (const field of record.headers) {
+    length += isShared(field) ? 4 : 8 + align4(charBytes(field[1]));
+  }
+  if (!isShared(record.tags)) length += ownTagsLength(record.tags);
+  if (ownKey) length += 8 + align4(charBytes(record.key));
+  return align8(length + record.body.byteLength);
+}
+
+function ownTagsLength(tags: readonly string[]): number {
+  let length = 4;
+  for (const tag of tags) length += 8 + align4(charBytes(tag));
+  return length;
+}
+
+function align4(bytes: number): number {
+  return (bytes + 3) & ~3;
+}
+
+function isLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+function charBytes(text: string): number {
+  return isLatin1(text) ? text.length : text.length * 2;
 }
 
 interface Slab {
+  readonly index: number;
   readonly buffer: ArrayBuffer;
   readonly bytes: Uint8Array;
-  /** The slot number written before each body, read back when the body is freed. */
-  readonly slots: Uint32Array;
-  /** The records whose bodies live here, by slot; a freed slot is undefined. */
-  readonly entries: Array<MutableEntry | undefined>;
+  readonly u16: Uint16Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  /** A Buffer on the slab where Node has one, to decode strings natively. */
+  readonly node: (Uint8Array & NodeBytes) | undefined;
   used: number;
   live: number;
 }
 
+/** The shared parts a record takes before it is written, given back if it is not. */
+interface Taken {
+  flags: number;
+  tags: number;
+  vary: number;
+  readonly fields: number[];
+}
+
 /**
- * Bodies copied into large shared ArrayBuffers (slabs) instead of one ArrayBuffer each: a small
- * body then costs its bytes and a view, not an ArrayBuffer object and a malloc'd backing store.
- * A slab is written once and never reused, so a view handed out on a hit stays valid whatever
- * the store does next; a slab whose records are all gone is simply dropped for the GC. When freed
- * bodies leave too much dead space in partly used slabs, the live bodies of the emptiest ones are
- * moved into the current slab (the record's view is replaced; its bytes are the same).
+ * Records encoded into slabs, and the table of rows that says where each one is. A slab is
+ * written once and never reused, so a body view handed out on a hit stays valid whatever the
+ * store does next; a slab whose records are all gone is simply dropped for the GC. When freed
+ * records leave too much dead space in partly used slabs, the live records of the emptiest ones
+ * are moved into the current slab (a decoded entry gets a view on the new place; same bytes).
  */
-class SlabArena {
+class RecordSlabs {
+  readonly #shared: SharedParts;
   readonly #slabBytes: number;
-  readonly #maxBodyBytes: number;
+  readonly #maxRecordBytes: number;
   readonly #compactAbove: number;
   readonly #compactTo: number;
-  readonly #slabs = new Map<ArrayBufferLike, Slab>();
+  readonly #slabs: Array<Slab | undefined> = [];
+  readonly #freeSlabs: number[] = [];
   #current: Slab | undefined;
   #total = 0;
   #live = 0;
+  // The record table, by row (row 0 unused).
+  #slabOf = new Int32Array(1024);
+  #offsetOf = new Int32Array(1024);
+  readonly #keys: Array<string | undefined> = [undefined];
+  readonly #kept: Array<MutableEntry | undefined> = [undefined];
+  readonly #rowOfEntry = new WeakMap<CacheEntry, number>();
+  readonly #freeRows: number[] = [];
 
-  /** Slabs of up to 1 MiB, at most 1/128 of the store; stores under 2 MiB keep bodies as they are. */
-  static forStore(maxBytes: number): SlabArena | undefined {
+  /** Slabs of up to 1 MiB, at most 1/128 of the store; stores under 2 MiB keep no slabs. */
+  static forStore(maxBytes: number, shared: SharedParts): RecordSlabs | undefined {
     let slabBytes = 1024 * 1024;
     while (slabBytes > maxBytes / 128) slabBytes /= 2;
     if (slabBytes < 16 * 1024) return undefined;
-    return new SlabArena(slabBytes, maxBytes);
+    return new RecordSlabs(slabBytes, maxBytes, shared);
   }
 
-  private constructor(slabBytes: number, maxBytes: number) {
+  private constructor(slabBytes: number, maxBytes: number, shared: SharedParts) {
+    this.#shared = shared;
     this.#slabBytes = slabBytes;
-    this.#maxBodyBytes = slabBytes / 8;
+    this.#maxRecordBytes = slabBytes / 8;
     this.#compactAbove = Math.max(4 * slabBytes, Math.floor(maxBytes / 32));
     this.#compactTo = Math.max(2 * slabBytes, Math.floor(maxBytes / 64));
   }
@@ -510,58 +684,186 @@ class SlabArena {
     return this.#total;
   }
 
-  /** Slab bytes holding no live body (dead space and the current slab's unused tail). */
+  /** Slab bytes holding no live record (dead space and the current slab's unused tail). */
   get free(): number {
     return this.#total - this.#live;
   }
 
-  accepts(length: number): boolean {
-    return length > 0 && length <= this.#maxBodyBytes;
+  /**
+   * Writes `record` into a slab and returns its row, or undefined when it is not one to encode
+   * (too large, a part that cannot be shared or numbered); then nothing was taken.
+   */
+  encode(key: string, record: CacheEntry): number | undefined {
+    if (record.body.byteLength > this.#maxRecordBytes) return undefined;
+    if (!isByte(record.v) || !isUint16(record.status)) return undefined;
+    const taken = this.#take(record);
+    if (taken === undefined) return undefined;
+    const ownKey = record.key !== key;
+    let length = HEADER_BYTES;
+    for (let i = 0; i < record.headers.length; i++) {
+      length += taken.fields[i]! !== 0 ? 4 : 8 + align4(charBytes(record.headers[i]![1]));
+    }
+    if (taken.tags === OWN_TAGS) length += ownTagsLength(record.tags);
+    if (ownKey) length += 8 + align4(charBytes(record.key));
+    const bodyOffset = length;
+    length = align8(length + record.body.byteLength);
+    if (length > this.#maxRecordBytes + 1024) {
+      this.#giveBack(taken);
+      return undefined;
+    }
+    const row = this.#newRow(key);
+    const slab = this.#place(row, length);
+    const at = this.#offsetOf[row]!;
+    this.#write(slab, at, row, length, record, taken, ownKey, bodyOffset);
+    return row;
   }
 
-  /** Copies `body` into the current slab; `attach` the record that holds the view next. */
-  place(body: Uint8Array): Uint8Array {
-    const need = placementBytes(body.byteLength);
-    let slab = this.#current;
-    if (slab === undefined || slab.used + need > this.#slabBytes) slab = this.#open();
-    const offset = slab.used;
-    slab.slots[offset >>> 2] = slab.entries.length;
-    slab.entries.push(undefined);
-    slab.bytes.set(body, offset + 4);
-    slab.used += need;
-    slab.live += need;
-    this.#live += need;
-    return viewOf(body, slab.buffer, offset + 4, body.byteLength);
+  /** The record in `row` as a `CacheEntry`; its body is a view on the slab. */
+  decode(row: number): MutableEntry {
+    const slab = this.#slabs[this.#slabOf[row]!]!;
+    const at = this.#offsetOf[row]!;
+    const { u32, f64, bytes } = slab;
+    const word = at >>> 2;
+    const bits = bytes[at + 50]!;
+    const count = u32[word + 16]!;
+    const headers: HeaderList = new Array<[string, string]>(count);
+    let position = at + HEADER_BYTES;
+    for (let i = 0; i < count; i++) {
+      const head = u32[position >>> 2]!;
+      if (head >= SHARED_FIELD) {
+        headers[i] = this.#shared.fields.valueOf(head - SHARED_FIELD);
+        position += 4;
+        continue;
+      }
+      const length = u32[(position >>> 2) + 1]!;
+      const wide = (head & UTF16) !== 0;
+      headers[i] = [nameOf(head & 0xffff), readString(slab, position + 8, length, wide)];
+      position += 8 + align4(wide ? length * 2 : length);
+    }
+    const tagsSlot = u32[word + 14]!;
+    let tags = EMPTY_TAGS;
+    if (tagsSlot === OWN_TAGS) {
+      const own = new Array<string>(u32[position >>> 2]!);
+      position += 4;
+      for (let i = 0; i < own.length; i++) {
+        const head = u32[position >>> 2]!;
+        const length = u32[(position >>> 2) + 1]!;
+        const wide = (head & UTF16) !== 0;
+        own[i] = readString(slab, position + 8, length, wide);
+        position += 8 + align4(wide ? length * 2 : length);
+      }
+      tags = own;
+    } else if (tagsSlot !== 0) {
+      tags = this.#shared.tagSets.valueOf(tagsSlot);
+    }
+    let key = this.#keys[row]!;
+    if ((bits & BIT_OWN_KEY) !== 0) {
+      const head = u32[position >>> 2]!;
+      key = readString(slab, position + 8, u32[(position >>> 2) + 1]!, (head & UTF16) !== 0);
+    }
+    const flagsSlot = u32[word + 13]!;
+    const varySlot = u32[word + 15]!;
+    const base = at >>> 3;
+    return {
+      kind: 'response',
+      v: bytes[at + 51]! as 1,
+      key,
+      status: slab.u16[(at + 48) >>> 1]!,
+      headers,
+      body: bodyView(slab, at + u32[word + 18]!, u32[word + 17]!, (bits & BIT_NODE_BUFFER) !== 0),
+      storedAt: f64[base + 1]!,
+      fetchedAt: f64[base + 2]!,
+      initialAge: f64[base + 3]!,
+      staleAt: f64[base + 4]!,
+      deleteAt: f64[base + 5]!,
+      vary: varySlot === 0 ? EMPTY_VARY : this.#shared.varySets.valueOf(varySlot),
+      tags,
+      generatedETag: (bits & BIT_GENERATED_ETAG) !== 0,
+      flags: this.#shared.flagSets.valueOf(flagsSlot),
+    };
   }
 
-  attach(entry: MutableEntry): void {
-    const slab = this.#slabs.get(entry.body.buffer);
-    if (slab !== undefined) slab.entries[slab.slots[(entry.body.byteOffset - 4) >>> 2]!] = entry;
+  /** What decoding the record in `row` will add (`decodedBytes` of `sizeOfRecord`, from its bytes). */
+  decodedBytes(row: number): number {
+    const slab = this.#slabs[this.#slabOf[row]!]!;
+    const at = this.#offsetOf[row]!;
+    const u32 = slab.u32;
+    const count = u32[(at >>> 2) + 16]!;
+    let size = DECODED_RECORD_BYTES + arrayBytes(count);
+    let position = at + HEADER_BYTES;
+    const inline = (): number => {
+      const wide = (u32[position >>> 2]! & UTF16) !== 0;
+      const length = u32[(position >>> 2) + 1]!;
+      position += 8 + align4(wide ? length * 2 : length);
+      return 16 + align8(wide ? length * 2 : length);
+    };
+    for (let i = 0; i < count; i++) {
+      if (u32[position >>> 2]! >= SHARED_FIELD) position += 4;
+      else size += FIELD_BYTES + inline();
+    }
+    if (u32[(at >>> 2) + 14] === OWN_TAGS) {
+      const tags = u32[position >>> 2]!;
+      position += 4;
+      size += arrayBytes(tags);
+      for (let i = 0; i < tags; i++) size += inline();
+    }
+    if ((slab.bytes[at + 50]! & BIT_OWN_KEY) !== 0) size += inline();
+    return size;
   }
 
-  /** The record's body is no longer needed (the record was evicted, replaced or deleted). */
-  release(entry: CacheEntry): void {
-    const body = entry.body;
-    const slab = this.#slabs.get(body.buffer);
-    if (slab === undefined) return;
-    const slot = slab.slots[(body.byteOffset - 4) >>> 2]!;
-    if (slab.entries[slot] !== entry) return;
-    slab.entries[slot] = undefined;
-    const need = placementBytes(body.byteLength);
-    slab.live -= need;
-    this.#live -= need;
+  /** What the LRU charges an encoded record before it is read. */
+  encodedBytes(row: number): number {
+    const slab = this.#slabs[this.#slabOf[row]!]!;
+    return (
+      ENCODED_RECORD_BYTES + stringBytes(this.#keys[row]!) + slab.u32[this.#offsetOf[row]! / 4 + 1]!
+    );
+  }
+
+  keyOf(row: number): string {
+    return this.#keys[row]!;
+  }
+
+  /** From now on `entry` is the decoded record of `row` (it moves with the row). */
+  keep(row: number, entry: MutableEntry): void {
+    this.#kept[row] = entry;
+    this.#rowOfEntry.set(entry, row);
+  }
+
+  isKept(row: number): boolean {
+    return this.#kept[row] !== undefined;
+  }
+
+  rowOf(entry: CacheEntry): number | undefined {
+    return this.#rowOfEntry.get(entry);
+  }
+
+  /** The record in `row` is gone: its shared parts, its slab space and the row are given back. */
+  release(row: number): void {
+    const slab = this.#slabs[this.#slabOf[row]!]!;
+    const at = this.#offsetOf[row]!;
+    this.#giveBack(this.#takenBy(slab, at));
+    const length = slab.u32[(at >>> 2) + 1]!;
+    slab.live -= length;
+    this.#live -= length;
     if (slab.live === 0 && slab !== this.#current) this.#drop(slab);
+    const kept = this.#kept[row];
+    if (kept !== undefined) this.#rowOfEntry.delete(kept);
+    this.#kept[row] = undefined;
+    this.#keys[row] = undefined;
+    // A freed row points nowhere, so that a walk of its old slab sees its record as dead.
+    this.#slabOf[row] = -1;
+    this.#freeRows.push(row);
   }
 
   /**
-   * Moves the live bodies of the emptiest slabs when dead space (not counting the current slab's
+   * Moves the live records of the emptiest slabs when dead space (not counting the current slab's
    * tail) has grown past its allowance. A slab is moved only when at least a quarter of it is
    * dead, which frees more than moving can cost (at most the tail of one filled slab).
    */
   compactIfFragmented(): void {
     if (this.#dead() <= this.#compactAbove) return;
-    const candidates = [...this.#slabs.values()]
-      .filter((slab) => slab !== this.#current)
+    const candidates = this.#slabs
+      .filter((slab): slab is Slab => slab !== undefined && slab !== this.#current)
       .sort((a, b) => a.live - b.live);
     for (const slab of candidates) {
       if (this.#dead() <= this.#compactTo) break;
@@ -571,10 +873,141 @@ class SlabArena {
   }
 
   clear(): void {
-    this.#slabs.clear();
+    this.#slabs.length = 0;
+    this.#freeSlabs.length = 0;
     this.#current = undefined;
     this.#total = 0;
     this.#live = 0;
+    this.#keys.length = 1;
+    this.#kept.length = 1;
+    this.#freeRows.length = 0;
+  }
+
+  /** The shared parts of `record`, or undefined (nothing taken) when one cannot be shared. */
+  #take(record: CacheEntry): Taken | undefined {
+    const shared = this.#shared;
+    const taken: Taken = { flags: 0, tags: 0, vary: 0, fields: [] };
+    taken.flags = shared.flagsSlot(record.flags);
+    let ok = taken.flags !== 0;
+    // Tags particular to a record (`product:42`) are kept with it once the table is full.
+    if (ok && record.tags.length > 0) taken.tags = shared.tagsSlot(record.tags) || OWN_TAGS;
+    if (ok && !isEmptyVary(record.vary)) ok = (taken.vary = shared.varySlot(record.vary)) !== 0;
+    for (let i = 0; ok && i < record.headers.length; i++) {
+      const [name, value] = record.headers[i]!;
+      const slot = shared.fieldSlot(name, value);
+      taken.fields.push(slot);
+      // A field kept with the record needs a name number.
+      if (slot === 0 && nameId(name) < 0) ok = false;
+    }
+    if (ok) return taken;
+    this.#giveBack(taken);
+    return undefined;
+  }
+
+  #giveBack(taken: Taken): void {
+    const shared = this.#shared;
+    if (taken.flags !== 0) shared.flagSets.releaseSlot(taken.flags);
+    if (taken.tags !== 0 && taken.tags !== OWN_TAGS) shared.tagSets.releaseSlot(taken.tags);
+    if (taken.vary !== 0) shared.varySets.releaseSlot(taken.vary);
+    for (const slot of taken.fields) if (slot !== 0) shared.fields.releaseSlot(slot);
+  }
+
+  /** The shared parts the record at `at` holds, read back from its bytes. */
+  #takenBy(slab: Slab, at: number): Taken {
+    const u32 = slab.u32;
+    const word = at >>> 2;
+    const fields: number[] = [];
+    let position = at + HEADER_BYTES;
+    for (let i = u32[word + 16]!; i > 0; i--) {
+      const head = u32[position >>> 2]!;
+      if (head >= SHARED_FIELD) {
+        fields.push(head - SHARED_FIELD);
+        position += 4;
+      } else {
+        const length = u32[(position >>> 2) + 1]!;
+        position += 8 + align4((head & UTF16) !== 0 ? length * 2 : length);
+      }
+    }
+    return { flags: u32[word + 13]!, tags: u32[word + 14]!, vary: u32[word + 15]!, fields };
+  }
+
+  #write(
+    slab: Slab,
+    at: number,
+    row: number,
+    length: number,
+    record: CacheEntry,
+    taken: Taken,
+    ownKey: boolean,
+    bodyOffset: number,
+  ): void {
+    const { u32, f64, bytes } = slab;
+    const word = at >>> 2;
+    const base = at >>> 3;
+    u32[word] = row;
+    u32[word + 1] = length;
+    f64[base + 1] = record.storedAt;
+    f64[base + 2] = record.fetchedAt;
+    f64[base + 3] = record.initialAge;
+    f64[base + 4] = record.staleAt;
+    f64[base + 5] = record.deleteAt;
+    slab.u16[(at + 48) >>> 1] = record.status;
+    bytes[at + 50] =
+      (record.generatedETag ? BIT_GENERATED_ETAG : 0) |
+      (ownKey ? BIT_OWN_KEY : 0) |
+      (isNodeBuffer(record.body) ? BIT_NODE_BUFFER : 0);
+    bytes[at + 51] = record.v;
+    u32[word + 13] = taken.flags;
+    u32[word + 14] = taken.tags;
+    u32[word + 15] = taken.vary;
+    u32[word + 16] = record.headers.length;
+    u32[word + 17] = record.body.byteLength;
+    u32[word + 18] = bodyOffset;
+    let position = at + HEADER_BYTES;
+    for (let i = 0; i < record.headers.length; i++) {
+      const slot = taken.fields[i]!;
+      if (slot !== 0) {
+        u32[position >>> 2] = SHARED_FIELD + slot;
+        position += 4;
+        continue;
+      }
+      const [name, value] = record.headers[i]!;
+      position = writeString(slab, position, nameId(name), value);
+    }
+    if (taken.tags === OWN_TAGS) {
+      u32[position >>> 2] = record.tags.length;
+      position += 4;
+      for (const tag of record.tags) position = writeString(slab, position, 0, tag);
+    }
+    if (ownKey) position = writeString(slab, position, 0, record.key);
+    bytes.set(record.body, at + bodyOffset);
+  }
+
+  #newRow(key: string): number {
+    const row = this.#freeRows.pop() ?? this.#keys.length;
+    if (row >= this.#slabOf.length) {
+      const slabOf = new Int32Array(this.#slabOf.length * 2);
+      const offsetOf = new Int32Array(this.#offsetOf.length * 2);
+      slabOf.set(this.#slabOf);
+      offsetOf.set(this.#offsetOf);
+      this.#slabOf = slabOf;
+      this.#offsetOf = offsetOf;
+    }
+    this.#keys[row] = key;
+    this.#kept[row] = undefined;
+    return row;
+  }
+
+  /** Room for `length` bytes at the end of the current slab (a new one when it is full). */
+  #place(row: number, length: number): Slab {
+    let slab = this.#current;
+    if (slab === undefined || slab.used + length > this.#slabBytes) slab = this.#open();
+    this.#slabOf[row] = slab.index;
+    this.#offsetOf[row] = slab.used;
+    slab.used += length;
+    slab.live += length;
+    this.#live += length;
+    return slab;
   }
 
   #dead(): number {
@@ -583,28 +1016,53 @@ class SlabArena {
   }
 
   #evacuate(slab: Slab): void {
-    for (const entry of slab.entries) {
-      if (entry === undefined) continue;
-      const body = this.place(entry.body);
-      this.release(entry);
-      entry.body = body;
-      this.attach(entry);
+    const u32 = slab.u32;
+    for (let at = 0; at < slab.used;) {
+      const row = u32[at >>> 2]!;
+      const length = u32[(at >>> 2) + 1]!;
+      if (this.#slabOf[row] === slab.index && this.#offsetOf[row] === at && slab.live > 0) {
+        this.#move(slab, at, row, length);
+      }
+      at += length;
     }
+  }
+
+  #move(from: Slab, at: number, row: number, length: number): void {
+    const to = this.#place(row, length);
+    const offset = this.#offsetOf[row]!;
+    to.bytes.set(from.bytes.subarray(at, at + length), offset);
+    from.live -= length;
+    this.#live -= length;
+    const kept = this.#kept[row];
+    if (kept !== undefined) {
+      const word = offset >>> 2;
+      kept.body = bodyView(
+        to,
+        offset + to.u32[word + 18]!,
+        to.u32[word + 17]!,
+        isNodeBuffer(kept.body),
+      );
+    }
+    if (from.live === 0) this.#drop(from);
   }
 
   #open(): Slab {
     const previous = this.#current;
     const buffer = new ArrayBuffer(this.#slabBytes);
     slabBuffers.add(buffer);
+    const index = this.#freeSlabs.pop() ?? this.#slabs.length;
     const slab: Slab = {
+      index,
       buffer,
       bytes: new Uint8Array(buffer),
-      slots: new Uint32Array(buffer),
-      entries: [],
+      u16: new Uint16Array(buffer),
+      u32: new Uint32Array(buffer),
+      f64: new Float64Array(buffer),
+      node: NodeBuffer?.from(buffer, 0, buffer.byteLength),
       used: 0,
       live: 0,
     };
-    this.#slabs.set(buffer, slab);
+    this.#slabs[index] = slab;
     this.#total += this.#slabBytes;
     this.#current = slab;
     if (previous !== undefined && previous.live === 0) this.#drop(previous);
@@ -612,10 +1070,61 @@ class SlabArena {
   }
 
   #drop(slab: Slab): void {
-    if (!this.#slabs.delete(slab.buffer)) return;
+    if (this.#slabs[slab.index] !== slab) return;
+    this.#slabs[slab.index] = undefined;
+    this.#freeSlabs.push(slab.index);
     this.#total -= this.#slabBytes;
     if (this.#current === slab) this.#current = undefined;
   }
+}
+
+function isByte(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xff;
+}
+
+function isUint16(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffff;
+}
+
+function bodyView(slab: Slab, offset: number, length: number, nodeBuffer: boolean): Uint8Array {
+  return nodeBuffer
+    ? NodeBuffer!.from(slab.buffer, offset, length)
+    : new Uint8Array(slab.buffer, offset, length);
+}
+
+/** Writes a name number (or 0) and `text`'s code units at `position`; returns the next position. */
+function writeString(slab: Slab, position: number, name: number, text: string): number {
+  const wide = !isLatin1(text);
+  slab.u32[position >>> 2] = name | (wide ? UTF16 : 0);
+  slab.u32[(position >>> 2) + 1] = text.length;
+  const start = position + 8;
+  if (wide) {
+    // 4-aligned, so the 16-bit view lines up.
+    const u16 = slab.u16;
+    for (let i = 0; i < text.length; i++) u16[(start >>> 1) + i] = text.charCodeAt(i);
+    return start + align4(text.length * 2);
+  }
+  const bytes = slab.bytes;
+  for (let i = 0; i < text.length; i++) bytes[start + i] = text.charCodeAt(i);
+  return start + align4(text.length);
+}
+
+function readString(slab: Slab, start: number, length: number, wide: boolean): string {
+  if (slab.node !== undefined) {
+    return slab.node.toString(
+      wide ? 'utf16le' : 'latin1',
+      start,
+      start + (wide ? 2 * length : length),
+    );
+  }
+  const units = wide
+    ? slab.u16.subarray(start >>> 1, (start >>> 1) + length)
+    : slab.bytes.subarray(start, start + length);
+  let text = '';
+  for (let i = 0; i < units.length; i += 8192) {
+    text += String.fromCharCode(...units.subarray(i, i + 8192));
+  }
+  return text;
 }
 
 /** A Redis-style glob (`*`, `?`, `\\` escapes) as an anchored regular expression. */

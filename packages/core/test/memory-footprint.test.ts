@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHttpCache } from '../src/engine.ts';
-import { Interner } from '../src/intern.ts';
+import { Interner, isShared } from '../src/intern.ts';
 import { createMemoryStore, sizeOfRecord, type MemoryStore } from '../src/memory-store.ts';
 import type { Origin } from '../src/origin.ts';
 import {
@@ -27,11 +27,16 @@ function entryOf(key: string, bodyBytes = 1000, seed = key.length + 1): CacheEnt
   return makeEntry(key, { body, headers, tags: ['products', `group-${seed % 3}`] }, clock.now());
 }
 
-/** What the store accounts for must add up: records, shared parts and free slab space. */
+/**
+ * What the store accounts for must add up: records, shared parts and free slab space. Reading
+ * every record first decodes the encoded ones (which may evict some to stay within bounds), so
+ * that each is charged what `sizeOfRecord` says of it.
+ */
 function expectHonestAccounting(store: MemoryStore): void {
-  const footprint = store.footprint;
+  for (const key of [...store.keys()]) store.get(key);
   let records = 0;
   for (const key of [...store.keys()]) records += sizeOfRecord(key, store.get(key)!);
+  const footprint = store.footprint;
   expect(records).toBe(footprint.records);
   expect(store.bytes).toBe(footprint.records + footprint.shared + footprint.slabFree);
   expect(store.bytes).toBeLessThanOrEqual(store.maxBytes);
@@ -103,16 +108,120 @@ describe('memory store: compact records', () => {
     expectHonestAccounting(store);
   });
 
-  it('charges a compact record what it holds, less than a record with an ArrayBuffer of its own', () => {
-    const small = createMemoryStore({ clock, maxBytes: 1 * MiB });
-    const large = createMemoryStore({ clock, maxBytes: 8 * MiB });
+  it('charges an encoded record its bytes until it is read, then what its entry holds too', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB });
     const entry = entryOf('k');
-    small.set('k', entry, 60_000);
-    large.set('k', entry, 60_000);
-    // The compact record: body bytes plus about 650 bytes of objects, not the estimate for an
-    // ArrayBuffer of its own.
-    expect(large.footprint.records).toBeLessThan(small.footprint.records);
-    expect(large.footprint.records).toBeGreaterThan(1000 + 600);
+    store.set('k', entry, 60_000);
+    // Encoded: body, header text and time fields in the slab, the key and the LRU slot.
+    const encoded = store.footprint.records;
+    expect(encoded).toBeGreaterThan(1000 + 200);
+    expect(encoded).toBeLessThan(1000 + 350);
+    const first = store.get('k');
+    // Read: the entry object, its boxed numbers, the body view, the decoded ETag field.
+    const decoded = store.footprint.records;
+    expect(decoded - encoded).toBeGreaterThan(450);
+    expect(decoded).toBe(sizeOfRecord('k', first!));
+    // Later reads hand out the same entry and cost nothing more.
+    expect(store.get('k')).toBe(first);
+    expect(store.footprint.records).toBe(decoded);
+  });
+
+  it('peek decodes without keeping: no recency change, no charge; get keeps what it decodes', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB, maxEntries: 2 });
+    store.set('a', entryOf('a'), 60_000);
+    store.set('b', entryOf('b'), 60_000);
+    const records = store.footprint.records;
+    const peeked = store.peek('a');
+    expectSameRecord(peeked, entryOf('a'));
+    expect(store.peek('a')).not.toBe(peeked);
+    expect(store.footprint.records).toBe(records);
+    // "a" is still the least recently used: a third record pushes it out.
+    store.set('c', entryOf('c'), 60_000);
+    expect(store.peek('a')).toBeUndefined();
+    expect(store.get('b')).toBe(store.get('b'));
+  });
+
+  it('round-trips wide and lone-surrogate header values and a key of its own', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB });
+    const record = makeEntry(
+      'stored-under',
+      {
+        headers: [
+          ['x-wide', '\u4e16\u754c and caf\u00e9'],
+          ['x-lone', 'a\ud800b'],
+          ['x-latin1', '\u00ff\u0080\u00a0'],
+          ['x-empty', ''],
+        ],
+        body: incompressibleBytes(300, 9),
+        status: 299,
+        initialAge: 0.125,
+      },
+      clock.now(),
+    );
+    const own = { ...record, key: 'gc1:default:\u00e9t\u00e9/\u4e16' };
+    store.set('stored-under', own, 60_000);
+    expect(store.footprint.slabs).toBeGreaterThan(0);
+    expectSameRecord(store.peek('stored-under'), own);
+    expectSameRecord(store.get('stored-under'), own);
+    expectHonestAccounting(store);
+  });
+
+  it('keeps tags particular to each record with the record once the shared table is full', () => {
+    const store = createMemoryStore({ clock, maxBytes: 4 * MiB, maxEntries: 100_000 });
+    const originals: CacheEntry[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const key = `k${i}`;
+      const record = makeEntry(
+        key,
+        { body: incompressibleBytes(500, i + 1), tags: ['products', `product:${i}`, 't\u00e4g'] },
+        clock.now(),
+      );
+      originals.push(record);
+      store.set(key, record, 60_000);
+    }
+    const first = store.get('k0') as CacheEntry;
+    const last = store.get('k1499') as CacheEntry;
+    expect(isShared(first.tags)).toBe(true);
+    expect(isShared(last.tags)).toBe(false);
+    expect(last.body.buffer.byteLength).toBeGreaterThan(last.body.byteLength);
+    expect(store.size).toBe(1500);
+    for (const [i, record] of originals.entries()) expectSameRecord(store.peek(`k${i}`), record);
+    expectHonestAccounting(store);
+  });
+
+  it('hands onEvict a decoded record when the callback takes one', () => {
+    const withRecord: Array<[string, CacheEntry]> = [];
+    const keysOnly: string[] = [];
+    const a = createMemoryStore({
+      clock,
+      maxBytes: 8 * MiB,
+      maxEntries: 1,
+      onEvict: (key, record) => withRecord.push([key, record as CacheEntry]),
+    });
+    const b = createMemoryStore({
+      clock,
+      maxBytes: 8 * MiB,
+      maxEntries: 1,
+      onEvict: (key) => keysOnly.push(key),
+    });
+    for (const store of [a, b]) {
+      store.set('first', entryOf('first'), 60_000);
+      store.set('second', entryOf('second'), 60_000);
+    }
+    expect(withRecord.map(([key]) => key)).toEqual(['first']);
+    expectSameRecord(withRecord[0]![1], entryOf('first'));
+    expect(keysOnly).toEqual(['first']);
+  });
+
+  it('keeps records as objects in a store too small for slabs', () => {
+    const store = createMemoryStore({ clock, maxBytes: 1 * MiB });
+    const entry = entryOf('k');
+    store.set('k', entry, 60_000);
+    expect(store.footprint.slabs).toBe(0);
+    const stored = store.get('k') as CacheEntry;
+    expect(stored.body.buffer.byteLength).toBe(1000);
+    expectSameRecord(stored, entry);
+    expect(store.footprint.records).toBe(sizeOfRecord('k', stored));
   });
 
   it('stays within maxBytes and accounts for every byte under churn: sets, replacements, deletes', () => {
@@ -138,7 +247,7 @@ describe('memory store: compact records', () => {
 
   it('gives the slab space of evicted and deleted records back and drops emptied slabs', () => {
     const store = createMemoryStore({ clock, maxBytes: 4 * MiB, maxEntries: 100_000 });
-    for (let i = 0; i < 3000; i++) store.set(`k${i}`, entryOf(`k${i}`, 1000, i + 1), 60_000);
+    for (let i = 0; i < 5000; i++) store.set(`k${i}`, entryOf(`k${i}`, 1000, i + 1), 60_000);
     expect(store.evictions).toBeGreaterThan(0);
     const full = store.footprint;
     expect(full.slabs).toBeGreaterThan(0);
