@@ -60,11 +60,12 @@ export class ResizableMemoryStore implements CacheStore, ResizableTier {
       maxBytes,
       ...(configured === undefined ? {} : { maxEntryBytes: Math.min(configured, maxBytes) }),
     });
-    // keys() is most recent first: insert from the least recent so recency survives the move.
+    // keys() is most recent first: insert from the least recent so recency survives the move;
+    // peek neither refreshes recency nor keeps a decoded copy of records nobody has read.
     const keys = [...old.keys()].reverse();
     for (const key of keys) {
       const ttl = old.remainingTtl(key);
-      const record = old.get(key);
+      const record = old.peek(key);
       if (record !== undefined && ttl > 0) next.set(key, record, ttl);
     }
     this.#evictionsBefore += old.evictions;
