@@ -332,7 +332,6 @@ export class HttpCache {
   /** Host and target → shared key, for requests without query rules or tenant (see #sharedKey). */
   readonly #recentKeys = new Map<string, string>();
   /** Per-entry header lists as sent on a hit (without Age and Cache-Status). */
-  readonly #wireHeaders = new WeakMap<CacheEntry, HeaderList>();
   readonly #interner = new Interner();
   readonly #breaker: CircuitBreaker | undefined;
   #stats = { hits: 0, misses: 0, stores: 0, bypasses: 0 };
@@ -901,14 +900,14 @@ export class HttpCache {
     const conditional =
       entry.status >= 200 && entry.status < 300 && this.#matchesConditional(ctx, entry.headers);
     if (!conditional && ctx.policy.downstream === undefined) {
-      // The hot path: the entry's fields with Content-Length, built once per entry.
-      let base = this.#wireHeaders.get(entry);
-      if (base === undefined) {
-        base = [...entry.headers, ['content-length', String(entry.body.byteLength)]];
-        this.#wireHeaders.set(entry, base);
-      }
-      const headers = base.slice();
-      headers.push(['age', String(age)], ['cache-status', cacheStatus]);
+      // The hot path: the entry's fields, then Content-Length, Age and Cache-Status. (Nothing is
+      // kept per entry for it: an entry that was read must not cost more memory than one that was not.)
+      const headers = entry.headers.slice();
+      headers.push(
+        ['content-length', String(entry.body.byteLength)],
+        ['age', String(age)],
+        ['cache-status', cacheStatus],
+      );
       return { status: entry.status, headers, body: ctx.isHead ? undefined : entry.body };
     }
     const headers: HeaderList = [];
