@@ -53,22 +53,17 @@ interface Case {
   readonly gatecache: boolean;
 }
 
+/** One gatecache case per framework, on the given server variant. */
+function gatecacheCases(variant: string, label: string): Case[] {
+  return (['Express', 'Koa', 'Hono'] as const).map((framework) => ({
+    name: `gatecache ${framework} (${label})`,
+    server: { file: `${framework.toLowerCase()}-gatecache.ts`, variant },
+    gatecache: true,
+  }));
+}
+
 const CASES: readonly Case[] = [
-  {
-    name: 'gatecache Express (memory store)',
-    server: { file: 'express-gatecache.ts', variant: 'fill' },
-    gatecache: true,
-  },
-  {
-    name: 'gatecache Koa (memory store)',
-    server: { file: 'koa-gatecache.ts', variant: 'fill' },
-    gatecache: true,
-  },
-  {
-    name: 'gatecache Hono (memory store)',
-    server: { file: 'hono-gatecache.ts', variant: 'fill' },
-    gatecache: true,
-  },
+  ...gatecacheCases('fill', 'memory store'),
   {
     name: 'apicache (memory)',
     server: { file: 'express-apicache.ts', variant: 'memory' },
@@ -81,23 +76,7 @@ const CASES: readonly Case[] = [
   },
 ];
 
-const BOUNDED_CASES: readonly Case[] = [
-  {
-    name: 'gatecache Express (64 MiB L1)',
-    server: { file: 'express-gatecache.ts', variant: 'fill-bounded' },
-    gatecache: true,
-  },
-  {
-    name: 'gatecache Koa (64 MiB L1)',
-    server: { file: 'koa-gatecache.ts', variant: 'fill-bounded' },
-    gatecache: true,
-  },
-  {
-    name: 'gatecache Hono (64 MiB L1)',
-    server: { file: 'hono-gatecache.ts', variant: 'fill-bounded' },
-    gatecache: true,
-  },
-];
+const BOUNDED_CASES: readonly Case[] = gatecacheCases('fill-bounded', '64 MiB L1');
 
 function selected(cases: readonly Case[]): readonly Case[] {
   if (ONLY.length === 0) return cases;
