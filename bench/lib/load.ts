@@ -1,7 +1,25 @@
-/** Load generation with autocannon's programmatic API, in this (client-core) process. */
+/**
+ * Load generation: wrk for timed runs when it is installed (BENCH_LOADGEN=autocannon turns it
+ * off), else autocannon's programmatic API in this (client-core) process. Runs of a fixed number
+ * of requests always use autocannon.
+ */
 import { request } from 'node:http';
 import autocannon from 'autocannon';
 import { PRODUCTS_PATH } from './body.ts';
+import { hasWrk, runWrk } from './wrk.ts';
+
+function chooseLoadGenerator(): 'wrk' | 'autocannon' {
+  const wanted = process.env.BENCH_LOADGEN;
+  if (wanted === 'autocannon') return 'autocannon';
+  if (wanted !== undefined && wanted !== '' && wanted !== 'wrk')
+    throw new Error(`BENCH_LOADGEN must be "wrk" or "autocannon", got ${JSON.stringify(wanted)}`);
+  if (hasWrk()) return 'wrk';
+  if (wanted === 'wrk') throw new Error('BENCH_LOADGEN=wrk, but no wrk on the PATH');
+  return 'autocannon';
+}
+
+/** The generator timed runs use: "wrk" when installed, else "autocannon". */
+export const LOAD_GENERATOR = chooseLoadGenerator();
 
 export interface LoadOptions {
   readonly port: number;
@@ -28,6 +46,25 @@ export interface LoadResult {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  if (LOAD_GENERATOR === 'wrk' && options.amount === undefined) {
+    const summary = await runWrk({
+      port: options.port,
+      seconds: options.seconds ?? 5,
+      connections: options.connections,
+      distinctUrls: options.distinctUrls === true,
+      urlPrefix: options.urlPrefix ?? 'n',
+      firstIndex: options.firstIndex ?? 1,
+    });
+    const ok = summary.requests - summary.statusErrors;
+    return {
+      requestsPerSecond: ok / (summary.durationUs / 1e6),
+      latencyMeanMs: summary.latencyMeanUs / 1000,
+      latencyP50Ms: summary.latencyP50Us / 1000,
+      latencyP99Ms: summary.latencyP99Us / 1000,
+      ok,
+      failures: summary.statusErrors + summary.socketErrors,
+    };
+  }
   let counter = (options.firstIndex ?? 1) - 1;
   const prefix = options.urlPrefix ?? 'n';
   const result = await autocannon({

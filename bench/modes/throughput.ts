@@ -6,7 +6,7 @@
 import { BODY } from '../lib/body.ts';
 import type { RunningServer, StartedServer } from '../lib/children.ts';
 import { readConfig } from '../lib/config.ts';
-import { httpGet, type LoadResult, runLoad } from '../lib/load.ts';
+import { httpGet, LOAD_GENERATOR, type LoadResult, runLoad } from '../lib/load.ts';
 import { startAll, stopAll } from '../lib/pool.ts';
 import { startRedisServer } from '../lib/redis-server.ts';
 import {
@@ -261,7 +261,7 @@ function render(
     '',
     `Machine: ${machineDescription()}.`,
     `Run: ${config.rounds} interleaved rounds × ${config.durationSeconds} s per row, ${config.connections} connections, ` +
-      `${config.warmupSeconds} s warm-up per row; load from autocannon in the runner process, each server in its own process.`,
+      `${config.warmupSeconds} s warm-up per row; load from ${LOAD_GENERATOR === 'wrk' ? 'wrk (one thread)' : 'autocannon in the runner process'}, each server in its own process.`,
     '',
     markdownTable(
       [
