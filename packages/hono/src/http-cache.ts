@@ -113,12 +113,13 @@ function replaceResponse(c: Context, response: Response): void {
 /** Keeps the rest of a streamed miss (storing the capture) alive where the runtime needs it told. */
 function runInBackground(c: Context, work: Promise<unknown>): void {
   // No execution context (Node, Bun, `app.request()`): the promise runs on its own.
-  executionContextOf(c)?.waitUntil(work);
+  executionContextOf(c)?.waitUntil(work.then(ignore, ignore));
 }
 
-type Settled =
-  | { readonly ok: true; readonly result: HandleResult }
-  | { readonly ok: false; readonly error: unknown };
+function ignore(): void {}
+
+type Settled<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
 /**
  * One request's app, run as the engine's origin. A class rather than closures: a fresh hit,
@@ -128,8 +129,9 @@ class AppOrigin {
   /** Whether the engine called the origin (the app ran, or is running). */
   started = false;
   #before: HeaderSnapshot | undefined;
-  #headSent: Promise<'streaming'> | undefined;
-  #streaming: (() => void) | undefined;
+  /** The origin's response started streaming to the client. */
+  #streamed = false;
+  #onStreaming: (() => void) | undefined;
 
   constructor(
     private readonly c: Context,
@@ -144,11 +146,19 @@ class AppOrigin {
     return (this.#before ??= snapshotWebHeaders(this.c.res.headers));
   }
 
-  /** Resolves when the origin's response starts streaming to the client. */
-  headSent(): Promise<'streaming'> {
-    return (this.#headSent ??= new Promise((resolve) => {
-      this.#streaming = () => resolve('streaming');
-    }));
+  /**
+   * How `work` settled, or `'streaming'` as soon as the origin's response starts streaming to the
+   * client, whichever comes first. One promise rather than a race of three: an L2 hit waits here.
+   */
+  firstOf<T>(work: Promise<T>): Promise<Settled<T> | 'streaming'> {
+    return new Promise((resolve) => {
+      if (this.#streamed) resolve('streaming');
+      else this.#onStreaming = () => resolve('streaming');
+      work.then(
+        (value) => resolve({ ok: true, value }),
+        (error: unknown) => resolve({ ok: false, error }),
+      );
+    });
   }
 
   async run(call: OriginCall): Promise<OriginOutcome> {
@@ -168,8 +178,8 @@ class AppOrigin {
     const read = await readOriginResponse(c.res, call, before);
     if (read.response !== undefined) replaceResponse(c, read.response);
     if (read.type === 'settled') return read.outcome;
-    void this.headSent();
-    this.#streaming!();
+    this.#streamed = true;
+    this.#onStreaming?.();
     return read.outcome;
   }
 }
@@ -195,7 +205,8 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
       // The engine's own background request: the app is the origin for the waiting call.
       const outcome = app.run(backgroundCall.call);
       void outcome.then(backgroundCall.resolve);
-      await Promise.race([outcome, app.headSent()]);
+      const first = await app.firstOf(outcome);
+      if (first !== 'streaming' && !first.ok) throw first.error;
       return;
     }
 
@@ -218,14 +229,10 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
         replaceResponse(c, responseFromPlan(served.response, app.before()));
       return;
     }
-    const settled: Promise<Settled> = served.then(
-      (result) => ({ ok: true, result }) as const,
-      (error: unknown) => ({ ok: false, error }) as const,
-    );
-    const first = await Promise.race([settled, app.headSent()]);
+    const first = await app.firstOf(served);
     if (first === 'streaming') {
       // The body reaches the client after this returns; the engine stores it when it ends.
-      runInBackground(c, settled);
+      runInBackground(c, served);
       return;
     }
     if (!first.ok) {
@@ -233,7 +240,7 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
       if (!app.started) return next();
       throw first.error;
     }
-    const { result } = first;
+    const result = first.value;
     switch (result.type) {
       case 'send':
         replaceResponse(c, responseFromPlan(result.response, app.before()));
