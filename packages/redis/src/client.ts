@@ -60,9 +60,58 @@ export function resolveClient(options: RedisConnectionOptions, label: string): O
     if (typeof (options.client as { getBuffer?: unknown }).getBuffer !== 'function') {
       throw invalidOption('client', options.client, 'an ioredis Redis or Cluster instance');
     }
+    watchFirstConnection(options.client);
     return { client: options.client, owned: false };
   }
-  return { client: createRedisClient(options), owned: true };
+  const client = createRedisClient(options);
+  watchFirstConnection(client);
+  return { client, owned: true };
+}
+
+/** Clients opening their first connection: settles when that attempt has succeeded or failed. */
+const firstAttempts = new WeakMap<RedisClient, Promise<void>>();
+
+/** Events that end a connection attempt: connected, or failed (a retry is another attempt). */
+const ATTEMPT_ENDS = ['ready', 'close', 'end'] as const;
+
+/**
+ * Remembers that the client is opening its first connection. Until it is ready Redis is not down,
+ * only not there yet; without an offline queue a command then fails at once ("Stream isn't
+ * writeable"), which a lease would take for an unreachable Redis and a store for a failure.
+ */
+function watchFirstConnection(client: RedisClient): void {
+  if (firstAttempts.has(client)) return;
+  if (client.status !== 'connecting' && client.status !== 'connect') return;
+  const settled = new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const event of ATTEMPT_ENDS) client.off(event, done);
+      firstAttempts.delete(client);
+      resolve();
+    };
+    // The attempt ends by itself after connectTimeout; the timer only makes sure of it.
+    const timer = setTimeout(done, connectTimeoutOf(client));
+    timer.unref?.();
+    for (const event of ATTEMPT_ENDS) client.on(event, done);
+  });
+  firstAttempts.set(client, settled);
+}
+
+function connectTimeoutOf(client: RedisClient): number {
+  const timeout =
+    client instanceof Cluster
+      ? client.options.redisOptions?.connectTimeout
+      : client.options.connectTimeout;
+  return typeof timeout === 'number' && timeout > 0 ? timeout : 10_000;
+}
+
+/**
+ * While the client opens its first connection, a promise that settles once it is ready or that
+ * attempt failed; otherwise undefined (connected, or reconnecting: then a command fails at once,
+ * as it should while Redis is down).
+ */
+export function firstConnection(client: RedisClient): Promise<void> | undefined {
+  return client.status === 'ready' ? undefined : firstAttempts.get(client);
 }
 
 /** A client with the cache defaults described above, for sharing between store, bus and leases. */

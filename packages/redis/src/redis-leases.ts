@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GatecacheError, invalidOption, type LeaseManager } from '@gatecache/core';
 import {
   closeOwned,
+  firstConnection,
   resolveClient,
   type OwnedClient,
   type RedisClient,
@@ -69,6 +70,9 @@ class RedisLeaseManager implements RedisLeases {
     const redisKey = this.#keyPrefix + key;
     const token = randomUUID();
     let taken: string | null;
+    // A client still opening its first connection is not an unreachable Redis: wait for it
+    // rather than fail open and send this instance to the origin beside the lease holder.
+    await firstConnection(this.#connection.client);
     try {
       taken = await this.#connection.client.set(redisKey, token, 'PX', Math.ceil(ttlMs), 'NX');
     } catch (error) {

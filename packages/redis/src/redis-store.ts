@@ -20,6 +20,7 @@ import {
 } from '@gatecache/core/codec';
 import {
   closeOwned,
+  firstConnection,
   resolveClient,
   scanTargets,
   type OwnedClient,
@@ -115,12 +116,16 @@ export class RedisBackend implements CacheStore {
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
+    // Before the first connection is ready a read is a miss, at once: Redis is not failing, only
+    // not there yet, so this must not count towards opening the breaker.
+    if (firstConnection(this.client) !== undefined) return undefined;
     const bytes = await this.client.getBuffer(this.keyPrefix + key);
     return bytes ? this.#codec.decode(bytes, key) : undefined;
   }
 
   async set(key: string, record: StoredRecord, ttlMs: number): Promise<void> {
     if (!(ttlMs > 0)) return;
+    await firstConnection(this.client);
     const encoded = this.#codec.encode(record);
     const value = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     // PX takes whole milliseconds; rounding up never expires a record early.
@@ -128,6 +133,7 @@ export class RedisBackend implements CacheStore {
   }
 
   async delete(key: string): Promise<void> {
+    await firstConnection(this.client);
     await this.client.unlink(this.keyPrefix + key);
   }
 
