@@ -125,6 +125,7 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
   readonly #clock: Clock;
   readonly #onError: ResilienceOptions['onError'];
   readonly #onStateChange: ResilienceOptions['onStateChange'];
+  readonly #deadlines: Record<StoreOperation, DeadlineQueue>;
   #stats = { calls: 0, errors: 0, timeouts: 0, shortCircuits: 0, opened: 0 };
 
   constructor(
@@ -136,6 +137,13 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
     this.inner = inner;
     this.name = inner.name;
     this.#timeouts = timeouts;
+    this.#deadlines = {
+      get: new DeadlineQueue(timeouts.get),
+      set: new DeadlineQueue(timeouts.set),
+      delete: new DeadlineQueue(timeouts.delete),
+      clear: new DeadlineQueue(timeouts.clear),
+      scan: new DeadlineQueue(timeouts.scan),
+    };
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError;
     this.#onStateChange = options.onStateChange;
@@ -217,27 +225,20 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
 
   #bounded<T>(operation: StoreOperation, pending: PromiseLike<T>, fallback: T): Promise<T> {
     return new Promise<T>((resolve) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
+      const call = this.#deadlines[operation].add(() => {
         this.#fail(operation, undefined, true);
         resolve(fallback);
-      }, this.#timeouts[operation]);
-      timer.unref?.();
+      });
       pending.then(
         (value) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
+          // Already settled as a timeout, or now never will be.
+          if (!call.settle()) return;
           this.#succeed();
           resolve(value);
         },
         (error: unknown) => {
           // A rejection after the timeout was already counted as that timeout.
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
+          if (!call.settle()) return;
           this.#fail(operation, error, false);
           resolve(fallback);
         },
@@ -314,6 +315,102 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
       // Same as above: reporting never fails the request.
     }
   }
+}
+
+/** A call in flight: its deadline, and what to do when it passes unsettled. */
+class PendingCall {
+  constructor(
+    readonly deadline: number,
+    private onTimeout: (() => void) | undefined,
+  ) {}
+
+  /** True when this call settles now; false when it already had (it timed out). */
+  settle(): boolean {
+    if (this.onTimeout === undefined) return false;
+    // Dropped at once, so a settled call keeps nothing of its request alive while it waits in line.
+    this.onTimeout = undefined;
+    return true;
+  }
+
+  get settled(): boolean {
+    return this.onTimeout === undefined;
+  }
+
+  expire(): void {
+    const onTimeout = this.onTimeout;
+    this.onTimeout = undefined;
+    onTimeout?.();
+  }
+}
+
+/**
+ * The calls in flight for one timeout length, behind one timer. They start in deadline order, so
+ * the queue is a FIFO: a call costs a small object in an array rather than a Node timer armed and
+ * cleared of its own, and the timer wakes only when the oldest unsettled call could be due.
+ */
+class DeadlineQueue {
+  readonly #ms: number;
+  #calls: Array<PendingCall | undefined> = [];
+  #head = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+
+  add(onTimeout: () => void): PendingCall {
+    this.#dropSettled();
+    const call = new PendingCall(performance.now() + this.#ms, onTimeout);
+    this.#calls.push(call);
+    if (this.#timer === undefined) this.#arm(this.#ms);
+    return call;
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(this.#expireDue, Math.max(1, Math.ceil(ms)));
+    this.#timer.unref?.();
+  }
+
+  readonly #expireDue = (): void => {
+    this.#timer = undefined;
+    const now = performance.now();
+    const due: PendingCall[] = [];
+    while (this.#head < this.#calls.length) {
+      const call = this.#calls[this.#head]!;
+      if (!call.settled && call.deadline > now) break;
+      this.#calls[this.#head++] = undefined;
+      if (!call.settled) due.push(call);
+    }
+    this.#dropSettled();
+    const next = this.#calls[this.#head];
+    if (next !== undefined) this.#arm(next.deadline - now);
+    // Timers run before the event loop reads sockets: in a busy process the answer may already be
+    // waiting unread. One turn of I/O first, so that only a call still unanswered times out.
+    if (due.length > 0) afterIo(() => expireAll(due));
+  };
+
+  /** Forgets settled calls at the front; resets the array once it is empty. */
+  #dropSettled(): void {
+    const calls = this.#calls;
+    while (this.#head < calls.length && calls[this.#head]!.settled) calls[this.#head++] = undefined;
+    if (this.#head === calls.length) {
+      calls.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > calls.length) {
+      this.#calls = calls.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
+/** After the event loop's next look at sockets: setImmediate where the runtime has it. */
+function afterIo(work: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(work);
+  else setTimeout(work, 0);
+}
+
+function expireAll(calls: readonly PendingCall[]): void {
+  for (const call of calls) call.expire();
 }
 
 function isPromiseLike<T>(value: MaybePromise<T>): value is Promise<T> {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatecacheError } from '../src/errors.ts';
+import type { CacheStore, MaybePromise, StoredRecord } from '../src/types.ts';
 import { createMemoryStore } from '../src/memory-store.ts';
 import { withResilience, type BreakerState, type StoreOperation } from '../src/resilient-store.ts';
 import {
@@ -178,6 +179,50 @@ describe('withResilience', () => {
     await store.get('k');
     expect(faulty.calls.get).toBe(4);
     expect(store.stats.opened).toBe(2);
+  });
+
+  it('bounds each of many overlapping calls at its own deadline, whatever order they settle in', async () => {
+    const memory = createMemoryStore();
+    const answers = new Map<string, (value: StoredRecord | undefined) => void>();
+    const manual: CacheStore = {
+      name: 'manual',
+      get: (key) => new Promise((resolve) => answers.set(key, resolve)),
+      set: (key, value, ttl) => memory.set(key, value, ttl),
+      delete: (key) => memory.delete(key),
+      clear: () => memory.clear(),
+    };
+    const errors: string[] = [];
+    const store = withResilience(manual, {
+      timeoutMs: 40,
+      breaker: false,
+      onError: (error) => errors.push(error.code),
+    });
+    const order: string[] = [];
+    const track = (name: string, call: MaybePromise<StoredRecord | undefined>) =>
+      Promise.resolve(call).then((value) => {
+        order.push(`${name}:${value === undefined ? 'miss' : 'hit'}`);
+        return value;
+      });
+    const a = track('a', store.get('a'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const b = track('b', store.get('b'));
+    const c = track('c', store.get('c'));
+    // c answers first, out of the order the calls started in; a and b never answer.
+    answers.get('c')!(record);
+    await Promise.all([a, b, c]);
+    expect(order).toEqual(['c:hit', 'a:miss', 'b:miss']);
+    expect(errors).toEqual(['ERR_STORE_TIMEOUT', 'ERR_STORE_TIMEOUT']);
+    // Late answers to calls that timed out change nothing.
+    answers.get('a')!(record);
+    answers.get('b')!(record);
+    // With nothing in flight, a new call is still bounded, and one that answers in time is returned.
+    const d = store.get('d');
+    const e = store.get('e');
+    answers.get('e')!(record);
+    expectSameRecord(await e, record);
+    expect(await d).toBeUndefined();
+    expect(store.stats.timeouts).toBe(3);
+    expect(store.stats.errors).toBe(0);
   });
 
   it('counts a timeout once even when the late call rejects afterwards', async () => {
