@@ -93,7 +93,7 @@ describe('a fleet sharing Redis', () => {
       await instance(redis.url, origin),
     ];
     instances.push(...fleet);
-    // Let the Redis connections come up: before that, leases fail open (each instance fetches).
+    // Let the Redis connections come up, so that the first measured request meets a warm fleet.
     await Promise.all(fleet.map((node) => get(`${node.base}/warm-up`)));
     await sleep(200);
     origin.calls = 0;

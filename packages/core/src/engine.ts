@@ -1285,6 +1285,18 @@ export class HttpCache {
       }
     }
     try {
+      if (release !== undefined) {
+        // Looked up before the lease was ours: another instance may have stored the entry and
+        // released the lease in between. Checked again, so that it does not fetch twice.
+        const again = await this.#lookup(ctx);
+        if (
+          again.found &&
+          decideReuse(again.entry, ctx.directives, this.clock.now()).type === 'fresh'
+        ) {
+          return this.#serve(ctx, again.entry, { hit: true }, true);
+        }
+        lookup = again;
+      }
       return await this.#originFetch(ctx, origin, reason, lookup, flight);
     } finally {
       if (release !== undefined) await release().catch(() => undefined);
