@@ -37,6 +37,14 @@ export interface MemoryStoreOptions {
   readonly maxEntries?: number;
   /** Records larger than this are not kept. Default: a tenth of `maxBytes`. */
   readonly maxEntryBytes?: number;
+  /**
+   * Upper bound on the bytes of decoded entries kept for records read recently (stores of 2 MiB
+   * and more keep records encoded in slabs; see `MemoryStore`). Past it, the decoded entries read
+   * least recently are let go: their records stay, encoded, and are decoded again on their next
+   * read. Counted within `maxBytes`. 0 keeps none (every read decodes). Default: 4 MiB or an
+   * eighth of `maxBytes`, whichever is less.
+   */
+  readonly maxDecodedBytes?: number;
   readonly clock?: Clock;
   /**
    * Called when a record is pushed out to make room (not when it expires or is replaced). The
@@ -60,16 +68,18 @@ export const RECORD_OVERHEAD_BYTES = 256;
  */
 
 /**
- * A record until it is first read: its LRU slot (map entry and per-slot arrays, 96 bytes) and its
- * row in the record table (slab, offset, key, decoded entry: 24 bytes). Its bytes are in a slab.
+ * A record while it is not decoded: its LRU slot (map entry and per-slot arrays, 96 bytes) and its
+ * row in the record table (slab, offset, key, decoded entry, the two links and the mark of the
+ * list of decoded entries: 33 bytes, taken as 40). Its bytes are in a slab.
  */
-const ENCODED_RECORD_BYTES = 120;
+const ENCODED_RECORD_BYTES = 136;
 /**
- * A record once read, on top of that: the entry object (15 fields, 144 bytes), its five time
- * fields (boxed numbers, 16 bytes each), the body's view object (96) and the weak-map entry that
- * leads from the entry to its row (40).
+ * A record's decoded entry while it is kept, on top of that: the entry object (15 fields, 144
+ * bytes), its five time fields (boxed numbers, 16 bytes each) and the body's view object (96).
  */
-const DECODED_RECORD_BYTES = 144 + 80 + 96 + 40;
+const DECODED_RECORD_BYTES = 144 + 80 + 96;
+/** The most that `maxDecodedBytes` defaults to (else an eighth of `maxBytes`). */
+const DEFAULT_MAX_DECODED_BYTES = 4 * 1024 * 1024;
 /** A plain object (a vary selection, flags) without its properties. */
 const OBJECT_BYTES = 24;
 /** A header field pair: the array and its two-element backing store. */
@@ -91,12 +101,12 @@ export function sizeOfRecord(key: string, record: StoredRecord): number {
   return size;
 }
 
-/** What a record kept in a slab holds before it is first read. */
+/** What a record kept in a slab holds while it is not decoded. */
 function encodedBytes(key: string, record: CacheEntry): number {
   return ENCODED_RECORD_BYTES + stringBytes(key) + encodedLength(record, record.key !== key);
 }
 
-/** What reading a record kept in a slab adds: the entry and the strings decoded for it. */
+/** What keeping the decoded entry of a record kept in a slab adds: the entry and its strings. */
 function decodedBytes(key: string, record: CacheEntry): number {
   let size = DECODED_RECORD_BYTES + arrayBytes(record.headers.length);
   if (record.key !== key) size += stringBytes(record.key);
@@ -143,10 +153,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       `an integer from 1 to maxBytes (${maxBytes})`,
     );
   }
+  const maxDecodedBytes =
+    options.maxDecodedBytes ?? Math.min(DEFAULT_MAX_DECODED_BYTES, Math.floor(maxBytes / 8));
+  if (!Number.isSafeInteger(maxDecodedBytes) || maxDecodedBytes < 0 || maxDecodedBytes > maxBytes) {
+    throw invalidOption(
+      'maxDecodedBytes',
+      options.maxDecodedBytes,
+      `an integer from 0 to maxBytes (${maxBytes})`,
+    );
+  }
   return new MemoryStore(
     maxBytes,
     maxEntries,
     maxEntryBytes,
+    maxDecodedBytes,
     options.clock ?? systemClock,
     options.onEvict,
   );
@@ -154,8 +174,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
 /** How the store's bytes divide (see `MemoryStore.footprint`). */
 export interface MemoryFootprint {
-  /** What the records are charged (`sizeOfRecord` of each once read). */
+  /**
+   * What the records are charged (`MemoryStore.bytesOf` of each): `sizeOfRecord` of each record
+   * kept as an object or with its decoded entry, less that entry for a record kept encoded only.
+   */
   readonly records: number;
+  /** The part of `records` that is decoded entries kept (at most `maxDecodedBytes`). */
+  readonly decoded: number;
   /** Header fields, flags, tag and vary sets that records share, each counted once. */
   readonly shared: number;
   /** Slab space that holds no live record: freed records not yet compacted, the unused tail. */
@@ -172,17 +197,21 @@ type Held = StoredRecord | number;
 /**
  * The memory tier. A response record is encoded into a slab (a large shared ArrayBuffer): its
  * time fields, status and header text next to its body, and numbers for the parts it shares with
- * other records (header fields, flags, tag and vary sets, field names). Until it is first read it
- * costs its bytes there and its LRU slot; the first read decodes it once into a `CacheEntry`
- * whose body is a view on the slab, and every later read returns that same object (nothing
- * decoded, nothing allocated). Records that cannot be encoded (bodies too large for a slab,
- * stores too small for slabs, parts that cannot be shared) are kept as objects.
+ * other records (header fields, flags, tag and vary sets, field names). Encoded, it costs its
+ * bytes there and its LRU slot. A read decodes it into a `CacheEntry` whose body is a view on the
+ * slab, and keeps that entry for the reads that follow, which return the same object (nothing
+ * decoded, nothing allocated), as long as the entries kept fit in `maxDecodedBytes`: past it, the
+ * entry not read for longest is let go (second chance: one read since it was last considered
+ * spares it), and its record is decoded again on its next read. Records that cannot be encoded
+ * (bodies too large for a slab, stores too small for slabs, parts that cannot be shared) are kept
+ * as objects.
  */
 export class MemoryStore implements CacheStore {
   readonly name = 'memory';
   readonly local = true;
   readonly maxBytes: number;
   readonly maxEntries: number;
+  readonly maxDecodedBytes: number;
   readonly #lru: LRUCache<string, Held>;
   readonly #maxEntryBytes: number;
   readonly #shared: SharedParts;
@@ -194,15 +223,17 @@ export class MemoryStore implements CacheStore {
     maxBytes: number,
     maxEntries: number,
     maxEntryBytes: number,
+    maxDecodedBytes: number,
     clock: Clock,
     onEvict: ((key: string, record: StoredRecord) => void) | undefined,
   ) {
     this.maxBytes = maxBytes;
     this.maxEntries = maxEntries;
+    this.maxDecodedBytes = maxDecodedBytes;
     this.#maxEntryBytes = maxEntryBytes;
     this.#onEvict = onEvict;
     this.#shared = new SharedParts(Math.floor(maxBytes / 32));
-    this.#slabs = RecordSlabs.forStore(maxBytes, this.#shared);
+    this.#slabs = RecordSlabs.forStore(maxBytes, maxDecodedBytes, this.#shared);
     this.#lru = new LRUCache<string, Held>({
       max: maxEntries,
       maxSize: maxBytes,
@@ -216,18 +247,23 @@ export class MemoryStore implements CacheStore {
   }
 
   /**
-   * The stored record. The first read of an encoded record decodes it, once; from then on this
-   * returns the same object and allocates nothing.
+   * The stored record. A read of an encoded record whose decoded entry is kept returns that
+   * entry and allocates nothing; otherwise it decodes the record and keeps the entry (within
+   * `maxDecodedBytes`).
    */
   get(key: string): StoredRecord | undefined {
     const held = this.#lru.get(key);
-    return typeof held === 'number' ? this.#decodeToKeep(held) : held;
+    if (typeof held !== 'number') return held;
+    return this.#slabs!.kept(held) ?? this.#decodeToKeep(held);
   }
 
-  /** The record without making it recently used or keeping what was decoded for it. */
+  /**
+   * The record without making it recently used: the decoded entry kept for it, else one decoded
+   * for this call and not kept.
+   */
   peek(key: string): StoredRecord | undefined {
     const held = this.#lru.peek(key);
-    return typeof held === 'number' ? this.#slabs!.decode(held) : held;
+    return typeof held === 'number' ? this.#slabs!.peek(held) : held;
   }
 
   set(key: string, record: StoredRecord, ttlMs: number): void {
@@ -286,18 +322,37 @@ export class MemoryStore implements CacheStore {
     return this.#lru.size;
   }
 
-  /** Bytes held: records, the parts they share, and free slab space. Never above `maxBytes`. */
+  /**
+   * Bytes held: records (with the decoded entries kept), the parts they share, and free slab
+   * space. Never above `maxBytes`.
+   */
   get bytes(): number {
-    return this.#lru.calculatedSize + this.#shared.bytes + (this.#slabs?.free ?? 0);
+    const slabs = this.#slabs;
+    const inSlabs = slabs === undefined ? 0 : slabs.decoded + slabs.free;
+    return this.#lru.calculatedSize + this.#shared.bytes + inSlabs;
   }
 
   get footprint(): MemoryFootprint {
+    const decoded = this.#slabs?.decoded ?? 0;
     return {
-      records: this.#lru.calculatedSize,
+      records: this.#lru.calculatedSize + decoded,
+      decoded,
       shared: this.#shared.bytes,
       slabFree: this.#slabs?.free ?? 0,
       slabs: this.#slabs?.total ?? 0,
     };
+  }
+
+  /**
+   * What the record under `key` is charged now (0 when there is none), without reading it:
+   * `sizeOfRecord` of it, less its decoded entry for an encoded record that has none kept.
+   */
+  bytesOf(key: string): number {
+    const held = this.#lru.peek(key, { allowStale: true });
+    if (held === undefined) return 0;
+    if (typeof held !== 'number') return sizeOfRecord(key, held);
+    const slabs = this.#slabs!;
+    return slabs.encodedBytes(held) + (slabs.isKept(held) ? slabs.decodedBytes(held) : 0);
   }
 
   get evictions(): number {
@@ -314,7 +369,7 @@ export class MemoryStore implements CacheStore {
 
   #setEncoded(key: string, row: number, ttl: number): void {
     const slabs = this.#slabs!;
-    // A record is refused when it would not fit once read, so that any record kept can be read.
+    // A record is refused when it would not fit decoded (what `sizeOfRecord` says of it).
     if (slabs.encodedBytes(row) + slabs.decodedBytes(row) > this.#maxEntryBytes) {
       slabs.release(row);
       this.#lru.delete(key);
@@ -324,35 +379,26 @@ export class MemoryStore implements CacheStore {
     this.#afterChange();
   }
 
-  /** Decodes an encoded record and keeps the entry in its place, charged what it now holds. */
+  /**
+   * Decodes an encoded record and keeps the entry for the next reads when it fits the decoded
+   * budget (letting older entries go); the bytes it adds may push out least recently used records.
+   */
   #decodeToKeep(row: number): CacheEntry {
     const slabs = this.#slabs!;
     const entry = slabs.decode(row);
-    const key = slabs.keyOf(row);
-    // What `sizeOfRecord` says of the entry, read from the record's bytes (no string scans).
-    const size = slabs.encodedBytes(row) + slabs.decodedBytes(row);
-    // Checked when it was stored; should a record still not fit decoded, it is decoded per read.
-    if (size > this.#maxEntryBytes) return entry;
-    slabs.keep(row, entry);
-    // The LRU charges the slot anew; its TTL stays (and the read made it the most recent anyway).
-    this.#lru.set(key, entry, { noUpdateTTL: true, size });
-    this.#trim();
+    if (slabs.keep(row, entry)) this.#trim();
     return entry;
   }
 
   #dispose(held: Held, key: string, reason: LRUCache.DisposeReason): void {
-    const slabs = this.#slabs;
     let record: StoredRecord | undefined;
     if (typeof held === 'number') {
-      // The encoded record was only replaced by its own decoded entry.
-      if (reason === 'set' && slabs!.isKept(held)) return;
-      if (reason === 'evict' && this.#wantsRecord()) record = slabs!.decode(held);
-      slabs!.release(held);
+      const slabs = this.#slabs!;
+      if (reason === 'evict' && this.#wantsRecord()) record = slabs.peek(held);
+      slabs.release(held);
     } else {
       record = held;
-      const row = held.kind === 'response' ? slabs?.rowOf(held) : undefined;
-      if (row !== undefined) slabs!.release(row);
-      else if (held.kind === 'response') this.#shared.release(held);
+      if (held.kind === 'response') this.#shared.release(held);
     }
     if (reason === 'evict') {
       this.#evictions++;
@@ -603,6 +649,11 @@ function ownTagsLength(tags: readonly string[]): number {
   return length;
 }
 
+/** Bytes of the code units of a string kept in a slab, from its head word and length. */
+function unitBytes(head: number, length: number): number {
+  return (head & UTF16) !== 0 ? length * 2 : length;
+}
+
 function align4(bytes: number): number {
   return (bytes + 3) & ~3;
 }
@@ -642,7 +693,12 @@ interface Taken {
  * written once and never reused, so a body view handed out on a hit stays valid whatever the
  * store does next; a slab whose records are all gone is simply dropped for the GC. When freed
  * records leave too much dead space in partly used slabs, the live records of the emptiest ones
- * are moved into the current slab (a decoded entry gets a view on the new place; same bytes).
+ * are moved into the current slab (a decoded entry kept gets a view on the new place; same bytes).
+ *
+ * The decoded entries kept, at most `maxDecoded` bytes of them, are in a circular list threaded
+ * through the rows (row 0 is its head), oldest first. A read of a kept entry only marks its row;
+ * to make room the oldest entry is let go, unless it is marked: then it is unmarked and goes to
+ * the end (a second chance), so that an entry read again and again stays.
  */
 class RecordSlabs {
   readonly #shared: SharedParts;
@@ -660,19 +716,34 @@ class RecordSlabs {
   #offsetOf = new Int32Array(1024);
   readonly #keys: Array<string | undefined> = [undefined];
   readonly #kept: Array<MutableEntry | undefined> = [undefined];
-  readonly #rowOfEntry = new WeakMap<CacheEntry, number>();
   readonly #freeRows: number[] = [];
+  // The list of kept entries, by row: links (0 is the head) and the mark of a read.
+  #next = new Int32Array(1024);
+  #previous = new Int32Array(1024);
+  #read = new Uint8Array(1024);
+  readonly #maxDecoded: number;
+  #decoded = 0;
 
   /** Slabs of up to 1 MiB, at most 1/128 of the store; stores under 2 MiB keep no slabs. */
-  static forStore(maxBytes: number, shared: SharedParts): RecordSlabs | undefined {
+  static forStore(
+    maxBytes: number,
+    maxDecoded: number,
+    shared: SharedParts,
+  ): RecordSlabs | undefined {
     let slabBytes = 1024 * 1024;
     while (slabBytes > maxBytes / 128) slabBytes /= 2;
     if (slabBytes < 16 * 1024) return undefined;
-    return new RecordSlabs(slabBytes, maxBytes, shared);
+    return new RecordSlabs(slabBytes, maxBytes, maxDecoded, shared);
   }
 
-  private constructor(slabBytes: number, maxBytes: number, shared: SharedParts) {
+  private constructor(
+    slabBytes: number,
+    maxBytes: number,
+    maxDecoded: number,
+    shared: SharedParts,
+  ) {
     this.#shared = shared;
+    this.#maxDecoded = maxDecoded;
     this.#slabBytes = slabBytes;
     this.#maxRecordBytes = slabBytes / 8;
     this.#compactAbove = Math.max(4 * slabBytes, Math.floor(maxBytes / 32));
@@ -687,6 +758,11 @@ class RecordSlabs {
   /** Slab bytes holding no live record (dead space and the current slab's unused tail). */
   get free(): number {
     return this.#total - this.#live;
+  }
+
+  /** Bytes of the decoded entries kept (`decodedBytes` of each). */
+  get decoded(): number {
+    return this.#decoded;
   }
 
   /**
@@ -791,23 +867,31 @@ class RecordSlabs {
     const count = u32[(at >>> 2) + 16]!;
     let size = DECODED_RECORD_BYTES + arrayBytes(count);
     let position = at + HEADER_BYTES;
-    const inline = (): number => {
-      const wide = (u32[position >>> 2]! & UTF16) !== 0;
-      const length = u32[(position >>> 2) + 1]!;
-      position += 8 + align4(wide ? length * 2 : length);
-      return 16 + align8(wide ? length * 2 : length);
-    };
+    // A string kept with the record takes 8 bytes and its code units (padded to 4) in the slab;
+    // decoded, it is a string of those code units (as `stringBytes` counts it).
     for (let i = 0; i < count; i++) {
-      if (u32[position >>> 2]! >= SHARED_FIELD) position += 4;
-      else size += FIELD_BYTES + inline();
+      const head = u32[position >>> 2]!;
+      if (head >= SHARED_FIELD) {
+        position += 4;
+        continue;
+      }
+      const units = unitBytes(head, u32[(position >>> 2) + 1]!);
+      position += 8 + align4(units);
+      size += FIELD_BYTES + 16 + align8(units);
     }
     if (u32[(at >>> 2) + 14] === OWN_TAGS) {
       const tags = u32[position >>> 2]!;
       position += 4;
       size += arrayBytes(tags);
-      for (let i = 0; i < tags; i++) size += inline();
+      for (let i = 0; i < tags; i++) {
+        const units = unitBytes(u32[position >>> 2]!, u32[(position >>> 2) + 1]!);
+        position += 8 + align4(units);
+        size += 16 + align8(units);
+      }
     }
-    if ((slab.bytes[at + 50]! & BIT_OWN_KEY) !== 0) size += inline();
+    if ((slab.bytes[at + 50]! & BIT_OWN_KEY) !== 0) {
+      size += 16 + align8(unitBytes(u32[position >>> 2]!, u32[(position >>> 2) + 1]!));
+    }
     return size;
   }
 
@@ -823,22 +907,54 @@ class RecordSlabs {
     return this.#keys[row]!;
   }
 
-  /** From now on `entry` is the decoded record of `row` (it moves with the row). */
-  keep(row: number, entry: MutableEntry): void {
-    this.#kept[row] = entry;
-    this.#rowOfEntry.set(entry, row);
+  /** The decoded entry kept for `row`, marked as read; undefined when none is kept. */
+  kept(row: number): MutableEntry | undefined {
+    const entry = this.#kept[row];
+    if (entry !== undefined) this.#read[row] = 1;
+    return entry;
+  }
+
+  /** The decoded entry kept for `row`, else one decoded now (not kept, not marked as read). */
+  peek(row: number): MutableEntry {
+    return this.#kept[row] ?? this.decode(row);
   }
 
   isKept(row: number): boolean {
     return this.#kept[row] !== undefined;
   }
 
-  rowOf(entry: CacheEntry): number | undefined {
-    return this.#rowOfEntry.get(entry);
+  /**
+   * Keeps `entry`, just decoded from `row` (which has none kept), as its decoded record (it moves
+   * with the row), letting older entries go to stay within the budget. False when it is not kept:
+   * an entry larger than the whole budget (any entry when the budget is 0).
+   */
+  keep(row: number, entry: MutableEntry): boolean {
+    const size = this.decodedBytes(row);
+    if (size > this.#maxDecoded) return false;
+    const next = this.#next;
+    while (this.#decoded + size > this.#maxDecoded) {
+      const oldest = next[0]!;
+      this.#unlink(oldest);
+      if (this.#read[oldest] === 1) {
+        this.#read[oldest] = 0;
+        this.#append(oldest);
+      } else {
+        this.#letGo(oldest);
+      }
+    }
+    this.#kept[row] = entry;
+    this.#read[row] = 0;
+    this.#append(row);
+    this.#decoded += size;
+    return true;
   }
 
   /** The record in `row` is gone: its shared parts, its slab space and the row are given back. */
   release(row: number): void {
+    if (this.#kept[row] !== undefined) {
+      this.#unlink(row);
+      this.#letGo(row);
+    }
     const slab = this.#slabs[this.#slabOf[row]!]!;
     const at = this.#offsetOf[row]!;
     this.#giveBack(this.#takenBy(slab, at));
@@ -846,9 +962,6 @@ class RecordSlabs {
     slab.live -= length;
     this.#live -= length;
     if (slab.live === 0 && slab !== this.#current) this.#drop(slab);
-    const kept = this.#kept[row];
-    if (kept !== undefined) this.#rowOfEntry.delete(kept);
-    this.#kept[row] = undefined;
     this.#keys[row] = undefined;
     // A freed row points nowhere, so that a walk of its old slab sees its record as dead.
     this.#slabOf[row] = -1;
@@ -881,6 +994,31 @@ class RecordSlabs {
     this.#keys.length = 1;
     this.#kept.length = 1;
     this.#freeRows.length = 0;
+    this.#next[0] = 0;
+    this.#previous[0] = 0;
+    this.#decoded = 0;
+  }
+
+  /** Adds `row` at the end of the list of kept entries (before the head). */
+  #append(row: number): void {
+    const last = this.#previous[0]!;
+    this.#next[last] = row;
+    this.#previous[row] = last;
+    this.#next[row] = 0;
+    this.#previous[0] = row;
+  }
+
+  #unlink(row: number): void {
+    const previous = this.#previous[row]!;
+    const next = this.#next[row]!;
+    this.#next[previous] = next;
+    this.#previous[next] = previous;
+  }
+
+  /** Lets the decoded entry of `row` go (already out of the list); the record stays encoded. */
+  #letGo(row: number): void {
+    this.#decoded -= this.decodedBytes(row);
+    this.#kept[row] = undefined;
   }
 
   /** The shared parts of `record`, or undefined (nothing taken) when one cannot be shared. */
@@ -986,12 +1124,11 @@ class RecordSlabs {
   #newRow(key: string): number {
     const row = this.#freeRows.pop() ?? this.#keys.length;
     if (row >= this.#slabOf.length) {
-      const slabOf = new Int32Array(this.#slabOf.length * 2);
-      const offsetOf = new Int32Array(this.#offsetOf.length * 2);
-      slabOf.set(this.#slabOf);
-      offsetOf.set(this.#offsetOf);
-      this.#slabOf = slabOf;
-      this.#offsetOf = offsetOf;
+      this.#slabOf = grown(this.#slabOf, new Int32Array(this.#slabOf.length * 2));
+      this.#offsetOf = grown(this.#offsetOf, new Int32Array(this.#offsetOf.length * 2));
+      this.#next = grown(this.#next, new Int32Array(this.#next.length * 2));
+      this.#previous = grown(this.#previous, new Int32Array(this.#previous.length * 2));
+      this.#read = grown(this.#read, new Uint8Array(this.#read.length * 2));
     }
     this.#keys[row] = key;
     this.#kept[row] = undefined;
@@ -1076,6 +1213,12 @@ class RecordSlabs {
     this.#total -= this.#slabBytes;
     if (this.#current === slab) this.#current = undefined;
   }
+}
+
+/** `larger` with `table` copied into its start. */
+function grown<T extends Int32Array | Uint8Array>(table: T, larger: T): T {
+  larger.set(table);
+  return larger;
 }
 
 function isByte(value: unknown): value is number {

@@ -3,6 +3,7 @@ import { createHttpCache } from '../src/engine.ts';
 import { Interner, isShared } from '../src/intern.ts';
 import { createMemoryStore, sizeOfRecord, type MemoryStore } from '../src/memory-store.ts';
 import type { Origin } from '../src/origin.ts';
+import { createResizableMemoryStore } from '../src/sizing/index.ts';
 import {
   createManualClock,
   expectSameRecord,
@@ -28,16 +29,27 @@ function entryOf(key: string, bodyBytes = 1000, seed = key.length + 1): CacheEnt
 }
 
 /**
- * What the store accounts for must add up: records, shared parts and free slab space. Reading
- * every record first decodes the encoded ones (which may evict some to stay within bounds), so
- * that each is charged what `sizeOfRecord` says of it.
+ * What the store accounts for must add up: records, shared parts and free slab space. Every
+ * record is read first, which decodes the encoded ones and keeps their entries as far as
+ * `maxDecodedBytes` goes (which may evict some records to stay within bounds). A record whose
+ * entry is kept (or that is kept as an object) is charged what `sizeOfRecord` says of it; one
+ * kept encoded only, less.
  */
 function expectHonestAccounting(store: MemoryStore): void {
   for (const key of [...store.keys()]) store.get(key);
   let records = 0;
-  for (const key of [...store.keys()]) records += sizeOfRecord(key, store.get(key)!);
+  for (const key of [...store.keys()]) {
+    const charged = store.bytesOf(key);
+    const record = store.peek(key)!;
+    // peek hands out the entry kept for a record, or one decoded afresh when none is kept.
+    if (store.peek(key) === record) expect(charged).toBe(sizeOfRecord(key, record));
+    else expect(charged).toBeLessThan(sizeOfRecord(key, record));
+    records += charged;
+  }
   const footprint = store.footprint;
   expect(records).toBe(footprint.records);
+  expect(footprint.decoded).toBeGreaterThanOrEqual(0);
+  expect(footprint.decoded).toBeLessThanOrEqual(store.maxDecodedBytes);
   expect(store.bytes).toBe(footprint.records + footprint.shared + footprint.slabFree);
   expect(store.bytes).toBeLessThanOrEqual(store.maxBytes);
   expect(footprint.slabFree).toBeGreaterThanOrEqual(0);
@@ -242,7 +254,7 @@ describe('memory store: compact records', () => {
     store.clear();
     expect(store.size).toBe(0);
     expect(store.bytes).toBe(0);
-    expect(store.footprint).toEqual({ records: 0, shared: 0, slabFree: 0, slabs: 0 });
+    expect(store.footprint).toEqual({ records: 0, decoded: 0, shared: 0, slabFree: 0, slabs: 0 });
   });
 
   it('gives the slab space of evicted and deleted records back and drops emptied slabs', () => {
@@ -358,6 +370,166 @@ describe('memory store: compact records', () => {
     expect(new Map(again.response.headers).get('etag')).toBe(fields.get('etag'));
     expect(store.size).toBe(1);
     expectHonestAccounting(store);
+  });
+});
+
+describe('memory store: decoded entries kept within maxDecodedBytes', () => {
+  /** A 16 MiB store (room for all the records these tests store) with the given budget. */
+  function storeWith(maxDecodedBytes: number): MemoryStore {
+    return createMemoryStore({ clock, maxBytes: 16 * MiB, maxEntries: 100_000, maxDecodedBytes });
+  }
+
+  function fill(store: Pick<MemoryStore, 'set'>, count: number): Map<string, CacheEntry> {
+    const originals = new Map<string, CacheEntry>();
+    for (let i = 0; i < count; i++) {
+      const key = `k${i}`;
+      originals.set(key, entryOf(key, 1000, i + 1));
+      store.set(key, originals.get(key)!, 60_000);
+    }
+    return originals;
+  }
+
+  it('defaults to 4 MiB or an eighth of maxBytes, and takes 0 up to maxBytes', () => {
+    expect(createMemoryStore({ maxBytes: 16 * MiB }).maxDecodedBytes).toBe(2 * MiB);
+    expect(createMemoryStore({ maxBytes: 1024 * MiB }).maxDecodedBytes).toBe(4 * MiB);
+    expect(createMemoryStore({ maxBytes: 8 * MiB, maxDecodedBytes: 0 }).maxDecodedBytes).toBe(0);
+    expect(() => createMemoryStore({ maxBytes: 4 * MiB, maxDecodedBytes: 8 * MiB })).toThrow(
+      /maxDecodedBytes/,
+    );
+    expect(() => createMemoryStore({ maxDecodedBytes: -1 })).toThrow(/maxDecodedBytes/);
+    expect(() => createMemoryStore({ maxDecodedBytes: 1.5 })).toThrow(/maxDecodedBytes/);
+  });
+
+  it('reading every record adds at most maxDecodedBytes to what the records are charged', () => {
+    const budget = 256 * 1024;
+    const store = storeWith(budget);
+    const originals = fill(store, 3000);
+    const encoded = store.footprint.records;
+    expect(store.footprint.decoded).toBe(0);
+    for (const [key, original] of originals) expectSameRecord(store.get(key), original);
+    const read = store.footprint;
+    // Every record is still there, most of them encoded only.
+    expect(store.size).toBe(3000);
+    expect(store.evictions).toBe(0);
+    expect(read.decoded).toBeLessThanOrEqual(budget);
+    // Full, or nearly: the room left is less than one more entry.
+    expect(read.decoded).toBeGreaterThan(budget - 1000);
+    expect(read.records).toBe(encoded + read.decoded);
+    // Keeping every entry would have cost well over the budget.
+    let all = 0;
+    for (const [key] of originals) all += sizeOfRecord(key, store.peek(key)!);
+    expect(all - encoded).toBeGreaterThan(4 * budget);
+    expectHonestAccounting(store);
+  });
+
+  it('a key read again and again stays decoded while reads of other keys come and go', () => {
+    const store = storeWith(64 * 1024);
+    const originals = fill(store, 3000);
+    const hot = store.get('k0');
+    const once = store.get('k1');
+    expectSameRecord(hot, originals.get('k0')!);
+    for (let i = 2; i < 3000; i++) {
+      expectSameRecord(store.get(`k${i}`), originals.get(`k${i}`)!);
+      // The hot key is read once for every 20 others: the same entry, never decoded again.
+      if (i % 20 === 0) expect(store.get('k0')).toBe(hot);
+    }
+    expect(store.get('k0')).toBe(hot);
+    // A key read once, thousands of reads ago, was let go: decoded again, the same bytes.
+    const again = store.get('k1');
+    expect(again).not.toBe(once);
+    expectSameRecord(again, originals.get('k1')!);
+    // And kept again from then on.
+    expect(store.get('k1')).toBe(again);
+    expectHonestAccounting(store);
+  });
+
+  it('keeps nothing decoded with maxDecodedBytes 0: every read decodes, reads cost nothing', () => {
+    const store = createMemoryStore({ clock, maxBytes: 8 * MiB, maxDecodedBytes: 0 });
+    const originals = fill(store, 100);
+    const before = store.footprint;
+    for (const [key, original] of originals) {
+      const first = store.get(key);
+      const second = store.get(key);
+      expect(second).not.toBe(first);
+      expectSameRecord(first, original);
+      expectSameRecord(second, original);
+    }
+    expect(store.footprint).toEqual(before);
+    expect(store.footprint.decoded).toBe(0);
+    expectHonestAccounting(store);
+  });
+
+  it('gives back the decoded bytes of records deleted, replaced and evicted', () => {
+    const evicted: Array<[string, CacheEntry]> = [];
+    const store = createMemoryStore({
+      clock,
+      maxBytes: 16 * MiB,
+      maxEntries: 200,
+      maxDecodedBytes: 32 * 1024,
+      onEvict: (key, record) => evicted.push([key, record as CacheEntry]),
+    });
+    const originals = fill(store, 200);
+    for (const key of originals.keys()) store.get(key);
+    expect(store.footprint.decoded).toBeGreaterThan(0);
+    // Delete and replace records whose entries are kept (the last read) and let go (the first).
+    for (const i of [0, 1, 198, 199]) store.delete(`k${i}`);
+    const replaced = entryOf('k197', 1500, 9999);
+    store.set('k197', replaced, 60_000);
+    store.set('k2', replaced, 60_000);
+    expectSameRecord(store.get('k197'), replaced);
+    expectSameRecord(store.get('k2'), replaced);
+    expectHonestAccounting(store);
+    // 200 new records push out the older ones, kept decoded or not; onEvict gets each intact.
+    for (let i = 200; i < 400; i++) store.set(`k${i}`, entryOf(`k${i}`, 1000, i + 1), 60_000);
+    expect(evicted.length).toBe(196);
+    for (const [key, record] of evicted) {
+      expectSameRecord(record, key === 'k197' || key === 'k2' ? replaced : originals.get(key)!);
+    }
+    // None of the records read before is left: nothing decoded is kept, nothing charged for it.
+    expect(store.footprint.decoded).toBe(0);
+    expectHonestAccounting(store);
+    for (const key of [...store.keys()]) store.delete(key);
+    expect(store.footprint.records).toBe(0);
+    expect(store.footprint.decoded).toBe(0);
+  });
+
+  it('moves records out of fragmented slabs, entries kept or let go, and reads them back intact', () => {
+    const store = storeWith(128 * 1024);
+    const originals = fill(store, 8000);
+    for (const key of originals.keys()) store.get(key);
+    // Read last, the first records (in the first slab) have their entries kept.
+    const kept = [0, 4, 8].map((i) => store.get(`k${i}`) as CacheEntry);
+    const bodies = kept.map((entry) => entry.body);
+    const slabsBefore = store.footprint.slabs;
+    for (let i = 0; i < 8000; i++) if (i % 4 !== 0) store.delete(`k${i}`);
+    store.set('trigger', entryOf('trigger'), 60_000);
+    expect(store.footprint.slabs).toBeLessThan(slabsBefore / 2);
+    kept.forEach((entry, n) => {
+      // Still kept: the same entry, now with a view on the record's new place, same bytes.
+      expect(store.get(`k${n * 4}`)).toBe(entry);
+      expect(entry.body.buffer).not.toBe(bodies[n]!.buffer);
+      expectSameRecord(entry, originals.get(`k${n * 4}`)!);
+      expect(Buffer.compare(bodies[n]!, entry.body)).toBe(0);
+    });
+    for (let i = 0; i < 8000; i += 4) expectSameRecord(store.get(`k${i}`), originals.get(`k${i}`)!);
+    expect(store.footprint.decoded).toBeLessThanOrEqual(128 * 1024);
+    expectHonestAccounting(store);
+  });
+
+  it('a resized store keeps a configured maxDecodedBytes within its new size', () => {
+    const store = createResizableMemoryStore({
+      clock,
+      maxBytes: 64 * MiB,
+      maxEntries: 100_000,
+      maxDecodedBytes: 8 * MiB,
+    });
+    const originals = fill(store, 500);
+    for (const key of originals.keys()) store.get(key);
+    store.resize(4 * MiB);
+    expect(store.maxBytes).toBe(4 * MiB);
+    expect(store.size).toBe(500);
+    for (const [key, original] of originals) expectSameRecord(store.get(key), original);
+    expect(store.bytes).toBeLessThanOrEqual(4 * MiB);
   });
 });
 

@@ -54,14 +54,18 @@ export class ResizableMemoryStore implements CacheStore, ResizableTier {
     }
     const old = this.#inner;
     if (maxBytes === old.maxBytes) return;
-    const configured = this.#options.maxEntryBytes;
+    const { maxEntryBytes, maxDecodedBytes } = this.#options;
     const next = createMemoryStore({
       ...this.#options,
       maxBytes,
-      ...(configured === undefined ? {} : { maxEntryBytes: Math.min(configured, maxBytes) }),
+      ...(maxEntryBytes === undefined ? {} : { maxEntryBytes: Math.min(maxEntryBytes, maxBytes) }),
+      ...(maxDecodedBytes === undefined
+        ? {}
+        : { maxDecodedBytes: Math.min(maxDecodedBytes, maxBytes) }),
     });
     // keys() is most recent first: insert from the least recent so recency survives the move;
-    // peek neither refreshes recency nor keeps a decoded copy of records nobody has read.
+    // peek neither refreshes recency nor keeps a decoded copy of records nobody has read (the
+    // new store keeps decoded entries again as records are read there).
     const keys = [...old.keys()].reverse();
     for (const key of keys) {
       const ttl = old.remainingTtl(key);
