@@ -2,6 +2,7 @@
  * `pnpm bench` entry point. Modes: (none) throughput table, `--stampede`, `--memory`, `--tag-purge`.
  * Everything it starts (servers, redis-server) it stops, and every loop is bounded.
  */
+import { buildPackages } from './lib/build.ts';
 import { pinSelf } from './lib/pinning.ts';
 import { memory } from './modes/memory.ts';
 import { stampede } from './modes/stampede.ts';
@@ -23,8 +24,9 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-pinSelf();
 const started = Date.now();
+buildPackages();
+pinSelf();
 const selected = flags.length === 0 ? [throughput] : flags.map((flag) => modes[flag]!);
 try {
   for (const mode of selected) await mode();

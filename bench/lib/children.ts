@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { builtConditions } from './build.ts';
 import { onServerCore } from './pinning.ts';
 import { isMessage, type RunnerMessage, type ServerMessage } from './protocol.ts';
 
@@ -48,7 +49,12 @@ export async function startServer(
   spec: ServerSpec,
   options: StartOptions = {},
 ): Promise<StartedServer> {
-  const nodeArgs = ['--import', TSX, ...(options.exposeGc === true ? ['--expose-gc'] : [])];
+  const nodeArgs = [
+    ...builtConditions(),
+    '--import',
+    TSX,
+    ...(options.exposeGc === true ? ['--expose-gc'] : []),
+  ];
   const [command, args] = onServerCore(process.execPath, [
     ...nodeArgs,
     serverPath(spec.file),
