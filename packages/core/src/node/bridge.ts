@@ -128,7 +128,7 @@ type End = ServerResponse['end'];
 const ORIGINALS = Symbol('gatecache.originals');
 const DETACHED = Symbol('gatecache.detached');
 type PatchedResponse = ServerResponse & {
-  [ORIGINALS]?: { writeHead: WriteHead; write: Write; end: End };
+  [ORIGINALS]?: { writeHead: WriteHead; write: Write; end: End } | undefined;
   [DETACHED]?: boolean;
 };
 
@@ -183,7 +183,9 @@ export function runNodeOrigin(
       res.writeHead = originalWriteHead;
       res.write = originalWrite;
       res.end = originalEnd;
-      delete (res as PatchedResponse)[ORIGINALS];
+      // Cleared rather than deleted: `delete` would turn the response into a slow dictionary-mode
+      // object for the rest of its life (and Node's own writes on it).
+      (res as PatchedResponse)[ORIGINALS] = undefined;
     };
     (res as PatchedResponse)[ORIGINALS] = {
       writeHead: originalWriteHead,
