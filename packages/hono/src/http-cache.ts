@@ -20,6 +20,7 @@ import {
 } from './background.ts';
 import {
   headersFromList,
+  heldByNodeServer,
   isNullBodyStatus,
   plainHeaders,
   readOriginResponse,
@@ -129,6 +130,8 @@ class AppOrigin {
   /** Whether the engine called the origin (the app ran, or is running). */
   started = false;
   #before: HeaderSnapshot | undefined;
+  /** `c.res` only holds the fields set so far, in Hono's own list: see `before()`. */
+  #dropHolder = false;
   /** The origin's response started streaming to the client. */
   #streamed = false;
   #onStreaming: (() => void) | undefined;
@@ -143,7 +146,18 @@ class AppOrigin {
    * sent with every answer unless it has its own. Read before the app runs, and only once.
    */
   before(): HeaderSnapshot {
-    return (this.#before ??= snapshotWebHeaders(this.c.res.headers));
+    if (this.#before !== undefined) return this.#before;
+    const c = this.c;
+    const untouched = !c.finalized;
+    // Reading `c.res` makes Hono build a response to hold the fields set so far.
+    const res = c.res;
+    this.#before = snapshotWebHeaders(res.headers);
+    // On @hono/node-server that response holds Hono's own list of fields set so far (not a copy):
+    // dropping it again before the app runs loses nothing, and spares the app's response being
+    // rebuilt around a stream to merge them (Hono's `c.res` setter does that when one exists).
+    const held = untouched ? heldByNodeServer(res) : undefined;
+    this.#dropHolder = held !== undefined && held[1] === null && held[2] === res.headers;
+    return this.#before;
   }
 
   /**
@@ -165,6 +179,11 @@ class AppOrigin {
     const c = this.c;
     this.started = true;
     const before = this.before();
+    if (this.#dropHolder) {
+      this.#dropHolder = false;
+      c.res = undefined;
+      c.finalized = false;
+    }
     applyRequestHeaders(c, call);
     try {
       await this.next();

@@ -102,6 +102,36 @@ function toBytes(chunk: unknown): Uint8Array {
   throw new TypeError('[gatecache] a response body chunk must be bytes or a string');
 }
 
+/**
+ * What @hono/node-server's `Response` holds unread: a body given as a string, bytes or nothing,
+ * with status and headers, in a `[status, body, headers]` tuple under a symbol of its own
+ * ("cache"), which the server writes straight to the socket. Undefined for any other response
+ * (another runtime, or one whose Fetch form was already built).
+ */
+export function heldByNodeServer(response: Response): readonly unknown[] | undefined {
+  for (const symbol of Object.getOwnPropertySymbols(response)) {
+    if (symbol.description !== 'cache') continue;
+    const held: unknown = (response as unknown as Record<symbol, unknown>)[symbol];
+    if (!Array.isArray(held)) return undefined;
+    const tuple = held as readonly unknown[];
+    return tuple.length === 3 && tuple[0] === response.status ? tuple : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The body of a response @hono/node-server holds unread (see `heldByNodeServer`), as bytes:
+ * reading `.body` instead would build a Fetch `Response` and a stream around them for nothing.
+ * Undefined when it is not one, or its body is of another kind; it is then read the standard way.
+ */
+function unreadBody(response: Response): Uint8Array | null | undefined {
+  const body = heldByNodeServer(response)?.[1];
+  if (body === null) return null;
+  if (typeof body === 'string') return encoder.encode(body);
+  if (body instanceof Uint8Array) return body;
+  return undefined;
+}
+
 const TICK = Symbol('tick');
 
 /**
@@ -207,8 +237,13 @@ export async function readOriginResponse(
 ): Promise<WebOriginResult> {
   const status = response.status;
   const headers = originHeaders(response.headers, before);
-  const reader = response.body?.getReader();
-  let drained: Drained = { chunks: [], done: true, pending: undefined };
+  const unread = unreadBody(response);
+  const reader = unread === undefined ? response.body?.getReader() : undefined;
+  let drained: Drained = {
+    chunks: unread === undefined || unread === null ? [] : [unread],
+    done: true,
+    pending: undefined,
+  };
   if (reader !== undefined) {
     try {
       drained = await drain(reader);
@@ -225,7 +260,9 @@ export async function readOriginResponse(
     // The engine failed: let the origin's response through untouched.
     action = { type: 'stream', headers, capture: false, maxBytes: 0 };
   }
-  const init = { status, statusText: response.statusText };
+  // @hono/node-server sends no reason phrase for a response it holds unread (see unreadBody), and
+  // asking for one would build the Fetch response the fast path avoids.
+  const init = unread === undefined ? { status, statusText: response.statusText } : { status };
 
   if (completeBody !== undefined) {
     const kept = action.capture && completeBody.byteLength <= action.maxBytes;
@@ -237,7 +274,12 @@ export async function readOriginResponse(
     };
     if (action.type === 'withhold') return { type: 'settled', response: undefined, outcome };
     const body = isNullBodyStatus(status) ? null : (completeBody as Uint8Array<ArrayBuffer>);
-    const sent = new Response(body, { ...init, headers: headersFromList(action.headers, before) });
+    const sent = new Response(body, {
+      ...init,
+      headers:
+        plainHeaders(action.headers, before, body !== null) ??
+        headersFromList(action.headers, before),
+    });
     return { type: 'settled', response: sent, outcome };
   }
 

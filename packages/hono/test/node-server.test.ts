@@ -120,6 +120,36 @@ describe('@gatecache/hono hits on @hono/node-server', () => {
     expect(hit.body).toBe(JSON_BODY);
   });
 
+  it('keeps fields earlier middleware set through c.res or c.header on the miss, and per request', async () => {
+    let n = 0;
+    const t = await serve({
+      above: async (c, next) => {
+        n += 1;
+        c.res.headers.set('x-through-res', `r${n}`);
+        c.header('x-through-header', `h${n}`);
+        c.res.headers.append('set-cookie', `a=${n}`);
+        c.res.headers.append('set-cookie', `b=${n}`);
+        await next();
+      },
+    });
+    const miss = await get(`${t.base}/json`);
+    expect(miss.status).toBe(200);
+    expect(miss.body).toBe(JSON_BODY);
+    expect(field(miss, 'x-through-res')).toBe('r1');
+    expect(field(miss, 'x-through-header')).toBe('h1');
+    expect(valuesOf(miss, 'set-cookie')).toEqual(['a=1', 'b=1']);
+    expect(field(miss, 'x-frame-options')).toBe('SAMEORIGIN');
+    expect(field(miss, 'content-type')).toBe('application/json; charset=utf-8');
+    const hit = await get(`${t.base}/json`);
+    expect(t.count('/json')).toBe(1);
+    expect(field(hit, 'cache-status')).toMatch(/hit/);
+    expect(hit.body).toBe(JSON_BODY);
+    // Not stored with the entry: the hit carries its own request's values.
+    expect(field(hit, 'x-through-res')).toBe('r2');
+    expect(field(hit, 'x-through-header')).toBe('h2');
+    expect(valuesOf(hit, 'set-cookie')).toEqual(['a=2', 'b=2']);
+  });
+
   it('keeps every Set-Cookie line from earlier middleware a separate field on a hit', async () => {
     const t = await serve({
       above: async (c, next) => {
