@@ -130,8 +130,8 @@ class AppOrigin {
   /** Whether the engine called the origin (the app ran, or is running). */
   started = false;
   #before: HeaderSnapshot | undefined;
-  /** `c.res` only holds the fields set so far, in Hono's own list: see `before()`. */
-  #dropHolder = false;
+  /** `c.res` was built by `before()` to hold the fields set so far: see `#dropHolder`. */
+  #holderOnly = false;
   /** The origin's response started streaming to the client. */
   #streamed = false;
   #onStreaming: (() => void) | undefined;
@@ -148,16 +148,28 @@ class AppOrigin {
   before(): HeaderSnapshot {
     if (this.#before !== undefined) return this.#before;
     const c = this.c;
-    const untouched = !c.finalized;
-    // Reading `c.res` makes Hono build a response to hold the fields set so far.
-    const res = c.res;
-    this.#before = snapshotWebHeaders(res.headers);
-    // On @hono/node-server that response holds Hono's own list of fields set so far (not a copy):
-    // dropping it again before the app runs loses nothing, and spares the app's response being
-    // rebuilt around a stream to merge them (Hono's `c.res` setter does that when one exists).
-    const held = untouched ? heldByNodeServer(res) : undefined;
-    this.#dropHolder = held !== undefined && held[1] === null && held[2] === res.headers;
+    // Not finalized: no response was set yet, so reading `c.res` makes Hono build one that only
+    // holds the fields set so far (see `run`).
+    this.#holderOnly = !c.finalized;
+    this.#before = snapshotWebHeaders(c.res.headers);
     return this.#before;
+  }
+
+  /**
+   * On @hono/node-server the response `before()` made Hono build holds Hono's own list of fields
+   * set so far (not a copy): dropping it before the app runs loses nothing, and spares the app's
+   * response being rebuilt around a stream to merge them (Hono's `c.res` setter does that when
+   * one exists). Elsewhere it may hold a copy, and stays.
+   */
+  #dropHolder(): void {
+    if (!this.#holderOnly) return;
+    this.#holderOnly = false;
+    const c = this.c;
+    const res = c.res;
+    const held = heldByNodeServer(res);
+    if (held === undefined || held[1] !== null || held[2] !== res.headers) return;
+    c.res = undefined;
+    c.finalized = false;
   }
 
   /**
@@ -179,11 +191,7 @@ class AppOrigin {
     const c = this.c;
     this.started = true;
     const before = this.before();
-    if (this.#dropHolder) {
-      this.#dropHolder = false;
-      c.res = undefined;
-      c.finalized = false;
-    }
+    this.#dropHolder();
     applyRequestHeaders(c, call);
     try {
       await this.next();
