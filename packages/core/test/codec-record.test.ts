@@ -415,6 +415,25 @@ describe('record codec: recently decoded records', () => {
     expect(() => createRecordCodec({ decodedCacheBytes: -1 })).toThrow(/decodedCacheBytes/);
   });
 
+  it('keeps a record that is read again while records read once age out', () => {
+    const codec = createRecordCodec({ decodedCacheBytes: 64 * 1024 });
+    const records = Array.from({ length: 80 }, (_, i) =>
+      makeEntry(`GET:/api/items/${i}`, { body: incompressibleBytes(2000, i + 1) }),
+    );
+    const bytes = records.map((record) => Buffer.from(codec.encode(record)));
+    const hot = codec.decode(Buffer.from(bytes[0]!), records[0]!.key);
+    const once = codec.decode(Buffer.from(bytes[1]!), records[1]!.key);
+    for (let i = 2; i < 80; i += 1) {
+      codec.decode(Buffer.from(bytes[i]!), records[i]!.key);
+      // The hot record is read between the others, as a popular URL is.
+      if (i % 8 === 0) expect(codec.decode(Buffer.from(bytes[0]!), records[0]!.key)).toBe(hot);
+    }
+    expect(codec.decode(Buffer.from(bytes[0]!), records[0]!.key)).toBe(hot);
+    const again = codec.decode(Buffer.from(bytes[1]!), records[1]!.key);
+    expect(again).not.toBe(once);
+    expectSameRecord(again, records[1]!);
+  });
+
   it('is off with a sealer: a key removed from the sealer stops opening records at once', () => {
     const keys: Record<number, string> = { 1: 'first-secret' };
     const codec = createRecordCodec({ sealer: hmacSealer(keys, 1) });

@@ -124,11 +124,16 @@ function decodeThrough(
   };
 }
 
-/** A byte-bounded LRU of decoded records, each with the exact bytes it came from. */
+/**
+ * A byte-bounded cache of decoded records, each with the exact bytes it came from. A read only
+ * marks its item (no Map change, nothing allocated: a hot key read thousands of times a second
+ * must not churn the Map's table); eviction gives a marked item a second chance, so what is read
+ * again stays while what was read once ages out.
+ */
 class DecodedRecords {
   readonly maxItemBytes: number;
   readonly #maxBytes: number;
-  readonly #items = new Map<string, { bytes: Uint8Array; record: StoredRecord }>();
+  readonly #items = new Map<string, DecodedItem>();
   #bytes = 0;
 
   constructor(maxBytes: number) {
@@ -140,20 +145,24 @@ class DecodedRecords {
     const item = this.#items.get(key);
     if (item === undefined) return undefined;
     if (!(bytes instanceof Uint8Array) || !sameBytes(item.bytes, bytes)) return undefined;
-    // Most recently used last: delete and re-insert.
-    this.#items.delete(key);
-    this.#items.set(key, item);
+    item.used = true;
     return item.record;
   }
 
   set(key: string, bytes: Uint8Array, record: StoredRecord): void {
     this.delete(key);
-    this.#items.set(key, { bytes, record });
+    this.#items.set(key, { bytes, record, used: false });
     this.#bytes += bytes.byteLength + key.length * 2;
     for (const [oldest, item] of this.#items) {
       if (this.#bytes <= this.#maxBytes) break;
       this.#items.delete(oldest);
-      this.#bytes -= item.bytes.byteLength + oldest.length * 2;
+      if (item.used && oldest !== key) {
+        // Read since it was stored or last spared: moved to the young end, unmarked.
+        item.used = false;
+        this.#items.set(oldest, item);
+      } else {
+        this.#bytes -= item.bytes.byteLength + oldest.length * 2;
+      }
     }
   }
 
@@ -163,6 +172,13 @@ class DecodedRecords {
     this.#items.delete(key);
     this.#bytes -= item.bytes.byteLength + key.length * 2;
   }
+}
+
+interface DecodedItem {
+  readonly bytes: Uint8Array;
+  readonly record: StoredRecord;
+  /** Read since it was stored, or since eviction last spared it. */
+  used: boolean;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
