@@ -1,19 +1,56 @@
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 
-// Pure-JS hashes keep the request path free of Node-only APIs (Bun, Deno and Workers run it too).
+/**
+ * The runtime's native hashes where it has them (Node, Bun and Deno through
+ * `process.getBuiltinModule`): a pure-JS SHA-1 of a 1 KB body costs more than the rest of a miss.
+ * Elsewhere (Workers) the same digests come from @noble/hashes, so the request path needs no
+ * Node-only import and every runtime computes identical values.
+ */
+interface NativeHash {
+  update(data: Uint8Array): NativeHash;
+  digest(encoding: 'base64' | 'base64url'): string;
+}
+type CreateHash = (algorithm: string) => NativeHash;
+
+const nativeCreateHash: CreateHash | undefined = (() => {
+  try {
+    const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+      ?.getBuiltinModule;
+    if (typeof get !== 'function') return undefined;
+    const crypto = get('node:crypto') as { createHash?: unknown } | undefined;
+    const createHash = crypto?.createHash;
+    if (typeof createHash !== 'function') return undefined;
+    // A runtime that names the module but cannot hash (a stub) falls back too.
+    const probe = (createHash as CreateHash)('sha1')
+      .update(new Uint8Array([97, 98, 99]))
+      .digest('base64');
+    return probe === 'qZk+NkcGgWq6PiVxeFDCbJzQ2J0=' ? (createHash as CreateHash) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 const encoder = new TextEncoder();
 
-function base64url(bytes: Uint8Array): string {
+function base64(bytes: Uint8Array): string {
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(binary);
+}
+
+function base64url(bytes: Uint8Array): string {
+  return base64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /** A one-way, fixed-length digest of a string (SHA-256, 22 base64url characters = 132 bits). */
 export function digest(text: string): string {
-  return base64url(sha256(encoder.encode(text))).slice(0, 22);
+  const bytes = encoder.encode(text);
+  const encoded =
+    nativeCreateHash === undefined
+      ? base64url(sha256(bytes))
+      : nativeCreateHash('sha256').update(bytes).digest('base64url');
+  return encoded.slice(0, 22);
 }
 
 /**
@@ -22,7 +59,9 @@ export function digest(text: string): string {
  */
 export function generateETag(body: Uint8Array): string {
   if (body.byteLength === 0) return '"0-2jmj7l5rSw0yVb/vlWAYkK/YBwk"';
-  let binary = '';
-  for (const byte of sha1(body)) binary += String.fromCharCode(byte);
-  return `"${body.byteLength.toString(16)}-${btoa(binary).slice(0, 27)}"`;
+  const encoded =
+    nativeCreateHash === undefined
+      ? base64(sha1(body))
+      : nativeCreateHash('sha1').update(body).digest('base64');
+  return `"${body.byteLength.toString(16)}-${encoded.slice(0, 27)}"`;
 }

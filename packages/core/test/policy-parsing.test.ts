@@ -1,8 +1,11 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import etag from 'etag';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULTS,
   DELTA_SECONDS_MAX,
   buildPrimaryKey,
+  digest,
   generateETag,
   normalizeTarget,
   parseCacheControl,
@@ -212,4 +215,33 @@ describe('generated ETag', () => {
     expect(generateETag(new TextEncoder().encode('hellp'))).not.toBe(a);
     expect(generateETag(new Uint8Array(0))).toBe('"0-2jmj7l5rSw0yVb/vlWAYkK/YBwk"');
   });
+
+  it('is the tag the etag package gives, byte for byte, for bodies of every size', () => {
+    for (const size of [1, 5, 63, 64, 65, 1000, 4096, 100_000]) {
+      const body = new Uint8Array(size);
+      for (let i = 0; i < size; i += 1) body[i] = (i * 131 + size) % 256;
+      expect(generateETag(body)).toBe(etag(Buffer.from(body)));
+    }
+  });
 });
+
+describe('digest', () => {
+  it('is the first 22 base64url characters of the SHA-256 of the UTF-8 text', () => {
+    for (const text of [
+      '',
+      'a',
+      'tenant-42',
+      'ünïcödé \u{1f600}',
+      'x'.repeat(10_000),
+      'lone \ud800',
+    ]) {
+      const expected = base64url(sha256(new TextEncoder().encode(text))).slice(0, 22);
+      expect(digest(text)).toBe(expected);
+      expect(digest(text)).toHaveLength(22);
+    }
+  });
+});
+
+function base64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64url');
+}
