@@ -275,7 +275,17 @@ interface Flight {
   entry?: CacheEntry;
 }
 
-const HTTP_DATE = (ms: number): string => new Date(ms).toUTCString();
+let dateSecond = Number.NaN;
+let dateText = '';
+/** IMF-fixdate of `ms`, formatted once per second (every miss stores a Date). */
+function HTTP_DATE(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    dateText = new Date(second * 1000).toUTCString();
+    dateSecond = second;
+  }
+  return dateText;
+}
 
 function positiveNumber(
   name: string,
