@@ -31,6 +31,10 @@ const nativeCreateHash: CreateHash | undefined = (() => {
   }
 })();
 
+/** Which implementation computes digests in this runtime. */
+export const HASH_BACKEND: 'native' | 'portable' =
+  nativeCreateHash === undefined ? 'portable' : 'native';
+
 const encoder = new TextEncoder();
 
 function base64(bytes: Uint8Array): string {
