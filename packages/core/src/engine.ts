@@ -1222,14 +1222,9 @@ export class HttpCache {
         const handed =
           flight.entry === undefined ? undefined : this.#handedEntry(flight.entry, ctx);
         if (handed !== undefined) return this.#serve(ctx, handed, HIT, true);
-        const again = await this.#lookup(ctx);
-        if (
-          again.found &&
-          decideReuse(again.entry, ctx.directives, this.clock.now()).type === 'fresh'
-        ) {
-          return this.#serve(ctx, again.entry, { hit: true }, true);
-        }
-        lookup = again;
+        const again = await this.#readAgain(ctx);
+        if (again.served !== undefined) return again.served;
+        lookup = again.lookup;
       }
       if (!this.#flights.has(flightKey)) {
         let resolve!: () => void;
@@ -1274,14 +1269,9 @@ export class HttpCache {
       while (monotonicNow() < deadline) {
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 100);
-        const again = await this.#lookup(ctx);
-        if (
-          again.found &&
-          decideReuse(again.entry, ctx.directives, this.clock.now()).type === 'fresh'
-        ) {
-          return this.#serve(ctx, again.entry, { hit: true }, true);
-        }
-        lookup = again;
+        const again = await this.#readAgain(ctx);
+        if (again.served !== undefined) return again.served;
+        lookup = again.lookup;
         let retry: (() => Promise<void>) | undefined;
         try {
           retry = await leases.acquire(ctx.sharedKey, this.#settings.leaseWaitMs);
@@ -1298,19 +1288,25 @@ export class HttpCache {
       if (release !== undefined) {
         // Looked up before the lease was ours: another instance may have stored the entry and
         // released the lease in between. Checked again, so that it does not fetch twice.
-        const again = await this.#lookup(ctx);
-        if (
-          again.found &&
-          decideReuse(again.entry, ctx.directives, this.clock.now()).type === 'fresh'
-        ) {
-          return this.#serve(ctx, again.entry, { hit: true }, true);
-        }
-        lookup = again;
+        const again = await this.#readAgain(ctx);
+        if (again.served !== undefined) return again.served;
+        lookup = again.lookup;
       }
       return await this.#originFetch(ctx, origin, reason, lookup, flight);
     } finally {
       if (release !== undefined) await release().catch(() => undefined);
     }
+  }
+
+  /** The store read again: `served` when it now holds an entry fresh enough for this request. */
+  async #readAgain(ctx: RequestContext): Promise<{ lookup: Lookup; served?: HandleResult }> {
+    const lookup = await this.#lookup(ctx);
+    if (
+      lookup.found &&
+      decideReuse(lookup.entry, ctx.directives, this.clock.now()).type === 'fresh'
+    )
+      return { lookup, served: this.#serve(ctx, lookup.entry, { hit: true }, true) };
+    return { lookup };
   }
 
   async #originFetch(
