@@ -1,4 +1,10 @@
-import { createHttpCache, type HandleResult, type HttpCache, type Origin } from '@gatecache/core';
+import {
+  createHttpCache,
+  type HandleResult,
+  type HttpCache,
+  type LeaseManager,
+  type Origin,
+} from '@gatecache/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../../../test/support/redis-server.ts';
 import {
@@ -134,5 +140,31 @@ describe('instances whose Redis clients are still connecting', () => {
     await early.set(key, record!, 60_000);
     expect(await server.cli('EXISTS', `gc1:${key}`)).toBe('1');
     expect(early.stats.errors + early.stats.timeouts).toBe(0);
+  });
+});
+
+describe('instances sharing leases', () => {
+  it('an instance that takes a lease just released re-reads the store before fetching', async () => {
+    const { origin, calls } = countingOrigin(0);
+    const request = { method: 'GET', url: '/api/products?w=1', host: 'api.example', headers: {} };
+    const first = createHttpCache({ store: store(), leases: leases(), leaseWaitMs: 3_000 });
+    const own = leases();
+    let filled = false;
+    // The second instance asks for the lease after its lookup missed; the first instance's
+    // whole fetch (lease, origin, store, release) runs in that window.
+    const window: LeaseManager = {
+      acquire: async (key, ttlMs) => {
+        if (!filled) {
+          filled = true;
+          await first.handle(request, origin);
+        }
+        return own.acquire(key, ttlMs);
+      },
+    };
+    const second = createHttpCache({ store: store(), leases: window, leaseWaitMs: 3_000 });
+    const result = await second.handle(request, origin);
+    expect(filled).toBe(true);
+    expect(calls()).toBe(1);
+    expect(result.type).toBe('send');
   });
 });
