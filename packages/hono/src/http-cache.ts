@@ -19,11 +19,10 @@ import {
   type AppFetch,
 } from './background.ts';
 import {
-  headersFromList,
   heldByNodeServer,
   isNullBodyStatus,
-  plainHeaders,
   readOriginResponse,
+  responseHeaders,
   snapshotWebHeaders,
   type HeaderSnapshot,
 } from './web-origin.ts';
@@ -91,18 +90,16 @@ function applyRequestHeaders(c: Context, call: OriginCall): void {
   c.req.raw = new Request(url ?? c.req.raw.url, { method: c.req.raw.method, headers });
 }
 
-/**
- * The engine's plan as a `Response`. Its headers are a plain record where one says the same
- * (see `plainHeaders`), so @hono/node-server writes a hit's head directly.
- */
+/** The engine's plan as a `Response` (its fields as `responseHeaders` gives them). */
 function responseFromPlan(plan: SendPlan, before: HeaderSnapshot): Response {
   const body =
     plan.body === undefined || isNullBodyStatus(plan.status)
       ? null
       : (plan.body as Uint8Array<ArrayBuffer>);
-  const headers =
-    plainHeaders(plan.headers, before, body !== null) ?? headersFromList(plan.headers, before);
-  return new Response(body, { status: plan.status, headers });
+  return new Response(body, {
+    status: plan.status,
+    headers: responseHeaders(plan.headers, before, body !== null),
+  });
 }
 
 /** Replaces the response outright: Hono's setter would merge the old fields over the new ones. */

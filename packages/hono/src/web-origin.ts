@@ -75,6 +75,18 @@ export function plainHeaders(
   return record;
 }
 
+/**
+ * The fields a response built from `list` sends: a plain record where one says the same (see
+ * `plainHeaders`), so @hono/node-server writes the head directly; else a `Headers`.
+ */
+export function responseHeaders(
+  list: HeaderList,
+  before: HeaderSnapshot,
+  withBody: boolean,
+): Record<string, string> | Headers {
+  return plainHeaders(list, before, withBody) ?? headersFromList(list, before);
+}
+
 /** Statuses whose responses never have a body (Fetch: a null body status). */
 export function isNullBodyStatus(status: number): boolean {
   return status === 101 || status === 103 || status === 204 || status === 205 || status === 304;
@@ -276,9 +288,7 @@ export async function readOriginResponse(
     const body = isNullBodyStatus(status) ? null : (completeBody as Uint8Array<ArrayBuffer>);
     const sent = new Response(body, {
       ...init,
-      headers:
-        plainHeaders(action.headers, before, body !== null) ??
-        headersFromList(action.headers, before),
+      headers: responseHeaders(action.headers, before, body !== null),
     });
     return { type: 'settled', response: sent, outcome };
   }
