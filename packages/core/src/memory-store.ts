@@ -30,7 +30,8 @@ export interface MemoryStoreOptions {
   /**
    * Upper bound on the bytes held: records (bodies, header fields, keys and the objects around
    * them), the header fields they share, and the free space of the slabs records are kept in.
-   * Default 64 MiB.
+   * Besides it, at most one emptied slab (1/128 of it, 1 MiB at most) is held for reuse while
+   * records churn. Default 64 MiB.
    */
   readonly maxBytes?: number;
   /** Upper bound on the number of records. Default 10,000. */
@@ -187,6 +188,8 @@ export interface MemoryFootprint {
   readonly slabFree: number;
   /** Bytes of all the slabs held. */
   readonly slabs: number;
+  /** An emptied slab held to be written over by the next one opened; not counted in `bytes`. */
+  readonly spare: number;
 }
 
 type MutableEntry = { -readonly [K in keyof CacheEntry]: CacheEntry[K] };
@@ -340,6 +343,7 @@ export class MemoryStore implements CacheStore {
       shared: this.#shared.bytes,
       slabFree: this.#slabs?.free ?? 0,
       slabs: this.#slabs?.total ?? 0,
+      spare: this.#slabs?.spare ?? 0,
     };
   }
 
@@ -678,6 +682,8 @@ interface Slab {
   readonly node: (Uint8Array & NodeBytes) | undefined;
   used: number;
   live: number;
+  /** A view on this slab has left the store (a decoded body): it is never written again. */
+  escaped: boolean;
 }
 
 /** The shared parts a record takes before it is written, given back if it is not. */
@@ -690,8 +696,12 @@ interface Taken {
 
 /**
  * Records encoded into slabs, and the table of rows that says where each one is. A slab is
- * written once and never reused, so a body view handed out on a hit stays valid whatever the
- * store does next; a slab whose records are all gone is simply dropped for the GC. When freed
+ * written once, so a body view handed out on a hit stays valid whatever the store does next; a
+ * slab whose records are all gone is dropped for the GC. One exception keeps memory flat while
+ * records churn: an emptied slab that no view ever left (none of its records was read) is kept
+ * as the spare, and the next slab opened is written over it, rather than waiting for a GC to free
+ * it while a new one is allocated (a store overfilled by writes would otherwise hold up to its
+ * size again in dropped slabs). When freed
  * records leave too much dead space in partly used slabs, the live records of the emptiest ones
  * are moved into the current slab (a decoded entry kept gets a view on the new place; same bytes).
  *
@@ -709,6 +719,8 @@ class RecordSlabs {
   readonly #slabs: Array<Slab | undefined> = [];
   readonly #freeSlabs: number[] = [];
   #current: Slab | undefined;
+  /** An emptied slab no view ever left, to be written over by the next slab opened. */
+  #spare: Slab | undefined;
   #total = 0;
   #live = 0;
   // The record table, by row (row 0 unused).
@@ -753,6 +765,11 @@ class RecordSlabs {
   /** Bytes of all the slabs held. */
   get total(): number {
     return this.#total;
+  }
+
+  /** Bytes of the emptied slab held for reuse (not in `total`). */
+  get spare(): number {
+    return this.#spare === undefined ? 0 : this.#slabBytes;
   }
 
   /** Slab bytes holding no live record (dead space and the current slab's unused tail). */
@@ -989,6 +1006,7 @@ class RecordSlabs {
     this.#slabs.length = 0;
     this.#freeSlabs.length = 0;
     this.#current = undefined;
+    this.#spare = undefined;
     this.#total = 0;
     this.#live = 0;
     this.#keys.length = 1;
@@ -1172,6 +1190,8 @@ class RecordSlabs {
     this.#live -= length;
     const kept = this.#kept[row];
     if (kept !== undefined) {
+      // The entry may have been handed out: its old slab was marked when it was decoded, and
+      // the new view marks the new one.
       const word = offset >>> 2;
       kept.body = bodyView(
         to,
@@ -1185,19 +1205,23 @@ class RecordSlabs {
 
   #open(): Slab {
     const previous = this.#current;
-    const buffer = new ArrayBuffer(this.#slabBytes);
+    const spare = this.#spare;
+    this.#spare = undefined;
+    const buffer = spare?.buffer ?? new ArrayBuffer(this.#slabBytes);
     slabBuffers.add(buffer);
     const index = this.#freeSlabs.pop() ?? this.#slabs.length;
+    // Nothing is read past `used`, so a spare's old bytes need no clearing.
     const slab: Slab = {
       index,
       buffer,
-      bytes: new Uint8Array(buffer),
-      u16: new Uint16Array(buffer),
-      u32: new Uint32Array(buffer),
-      f64: new Float64Array(buffer),
-      node: NodeBuffer?.from(buffer, 0, buffer.byteLength),
+      bytes: spare?.bytes ?? new Uint8Array(buffer),
+      u16: spare?.u16 ?? new Uint16Array(buffer),
+      u32: spare?.u32 ?? new Uint32Array(buffer),
+      f64: spare?.f64 ?? new Float64Array(buffer),
+      node: spare === undefined ? NodeBuffer?.from(buffer, 0, buffer.byteLength) : spare.node,
       used: 0,
       live: 0,
+      escaped: false,
     };
     this.#slabs[index] = slab;
     this.#total += this.#slabBytes;
@@ -1212,6 +1236,7 @@ class RecordSlabs {
     this.#freeSlabs.push(slab.index);
     this.#total -= this.#slabBytes;
     if (this.#current === slab) this.#current = undefined;
+    if (!slab.escaped && this.#spare === undefined) this.#spare = slab;
   }
 }
 
@@ -1229,7 +1254,9 @@ function isUint16(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffff;
 }
 
+/** A view on a record's body in `slab`, which from now on is never written over. */
 function bodyView(slab: Slab, offset: number, length: number, nodeBuffer: boolean): Uint8Array {
+  slab.escaped = true;
   return nodeBuffer
     ? NodeBuffer!.from(slab.buffer, offset, length)
     : new Uint8Array(slab.buffer, offset, length);

@@ -254,7 +254,39 @@ describe('memory store: compact records', () => {
     store.clear();
     expect(store.size).toBe(0);
     expect(store.bytes).toBe(0);
-    expect(store.footprint).toEqual({ records: 0, decoded: 0, shared: 0, slabFree: 0, slabs: 0 });
+    expect(store.footprint).toEqual({
+      records: 0,
+      decoded: 0,
+      shared: 0,
+      slabFree: 0,
+      slabs: 0,
+      spare: 0,
+    });
+  });
+
+  it('writes over an emptied slab none of whose bodies was read; bodies handed out keep their bytes', () => {
+    // 32 KiB slabs: some 25 records each, so overfilling the store empties a slab every few sets.
+    const store = createMemoryStore({ clock, maxBytes: 4 * MiB, maxEntries: 100_000 });
+    const originals = new Map<string, CacheEntry>();
+    const handedOut: Array<{ key: string; body: Uint8Array }> = [];
+    let spareSeen = false;
+    for (let i = 0; i < 20_000; i++) {
+      const key = `k${i}`;
+      originals.set(key, entryOf(key, 800 + (i % 5) * 100, i + 1));
+      store.set(key, originals.get(key)!, 60_000);
+      // A hit now and then: its body is being written to a socket while the store churns on.
+      if (i % 997 === 0) handedOut.push({ key, body: (store.get(key) as CacheEntry).body });
+      spareSeen ||= store.footprint.spare > 0;
+    }
+    expect(store.evictions).toBeGreaterThan(15_000);
+    expect(spareSeen).toBe(true);
+    expect(store.footprint.spare).toBeLessThanOrEqual(32 * 1024);
+    // Records written over reused slabs read back whole, and nothing handed out changed.
+    for (const key of [...store.keys()]) expectSameRecord(store.peek(key), originals.get(key)!);
+    for (const { key, body } of handedOut) {
+      expect(Buffer.compare(body, originals.get(key)!.body)).toBe(0);
+    }
+    expectHonestAccounting(store);
   });
 
   it('gives the slab space of evicted and deleted records back and drops emptied slabs', () => {
