@@ -34,8 +34,14 @@ export interface ExpressCacheMiddleware {
   front(app: NodeHandler): (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-/** Marks a request a cache middleware already handles, so a second one steps aside. */
-const HANDLED = Symbol.for('gatecache.handled');
+/**
+ * The requests a cache middleware already handles, so that a second one steps aside; one set for
+ * every copy of this package in the process. A set rather than a mark on the request: Express
+ * gives every request a hidden class of its own, so a property added to one costs V8 a new map.
+ */
+const handled: WeakSet<object> = ((globalThis as { [key: symbol]: unknown })[
+  Symbol.for('gatecache.express.handled')
+] ??= new WeakSet()) as WeakSet<object>;
 
 /**
  * Express middleware: `app.use(httpCache(options))` or per route
@@ -45,21 +51,20 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
   const { cache, overrides, partitionBy } = resolveAdapterOptions(options);
 
   const middleware = function httpCache(req: Request, res: Response, next: NextFunction): void {
-    const marked = req as Request & { [HANDLED]?: boolean };
-    if (marked[HANDLED] === true) {
+    if (handled.has(req)) {
       next();
       return;
     }
     const backgroundCall = takeNodeBackgroundCall(req.headers);
     if (backgroundCall !== undefined) {
       // The engine's own background request: the app is the origin for the waiting call.
-      marked[HANDLED] = true;
+      handled.add(req);
       void runNodeOrigin(req, res, backgroundCall.call, snapshotHeaders(res), () => next()).then(
         backgroundCall.resolve,
       );
       return;
     }
-    marked[HANDLED] = true;
+    handled.add(req);
     let partition: string | undefined;
     try {
       partition = partitionBy?.(req);

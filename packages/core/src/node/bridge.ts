@@ -124,13 +124,17 @@ type WriteHead = ServerResponse['writeHead'];
 type Write = ServerResponse['write'];
 type End = ServerResponse['end'];
 
-/** The response's own methods while the origin's writes are being intercepted. */
+/**
+ * The response's own methods while the origin's writes are being intercepted, kept on the
+ * intercepting `end` (so `res.end[ORIGINALS]` is there exactly while it is in place). Not on the
+ * response: Express gives every response a hidden class of its own, so each property added to one
+ * costs V8 a new map; a property on a function made by the same closure costs nothing like it.
+ */
 const ORIGINALS = Symbol('gatecache.originals');
 const DETACHED = Symbol('gatecache.detached');
-type PatchedResponse = ServerResponse & {
-  [ORIGINALS]?: { writeHead: WriteHead; write: Write; end: End } | undefined;
-  [DETACHED]?: boolean;
-};
+type Originals = { readonly writeHead: WriteHead; readonly end: End };
+type InterceptingEnd = End & { [ORIGINALS]?: Originals };
+type PatchedResponse = ServerResponse & { [DETACHED]?: boolean };
 
 /**
  * Makes the origin's further header calls harmless on a response the cache already answered:
@@ -180,17 +184,11 @@ export function runNodeOrigin(
     const restore = (): void => {
       // Answered apart from the origin: its writes stay swallowed for good.
       if ((res as PatchedResponse)[DETACHED] === true) return;
+      // Set back rather than deleted: `delete` would turn the response into a slow
+      // dictionary-mode object for the rest of its life (and Node's own writes on it).
       res.writeHead = originalWriteHead;
       res.write = originalWrite;
       res.end = originalEnd;
-      // Cleared rather than deleted: `delete` would turn the response into a slow dictionary-mode
-      // object for the rest of its life (and Node's own writes on it).
-      (res as PatchedResponse)[ORIGINALS] = undefined;
-    };
-    (res as PatchedResponse)[ORIGINALS] = {
-      writeHead: originalWriteHead,
-      write: originalWrite,
-      end: originalEnd,
     };
     const settle = (complete: boolean, error?: unknown): void => {
       if (settled) return;
@@ -289,7 +287,7 @@ export function runNodeOrigin(
       return true;
     } as Write;
 
-    res.end = function end(
+    const end = function end(
       this: ServerResponse,
       chunk?: unknown,
       encoding?: unknown,
@@ -317,7 +315,9 @@ export function runNodeOrigin(
       }
       settle(true);
       return this;
-    } as End;
+    } as InterceptingEnd;
+    end[ORIGINALS] = { writeHead: originalWriteHead, end: originalEnd };
+    res.end = end;
 
     res.once('close', () => {
       // Closed before end(): the client went away or the stream failed mid-body.
@@ -352,7 +352,7 @@ export function writePlan(res: ServerResponse, plan: SendPlan, before?: HeaderSn
   setHeaderList(res, plan.headers);
   // While the origin still runs (the engine answered from a stale entry because it was slow),
   // write past the interception, which now swallows the origin's writes.
-  const own = (res as PatchedResponse)[ORIGINALS];
+  const own = (res.end as InterceptingEnd)[ORIGINALS];
   // The reason phrase of this status: a framework may have set one for the status it had before
   // (Koa's 'OK'), which writeHead would keep (a 304 sent as "304 OK").
   const reason = STATUS_CODES[plan.status] ?? 'unknown';
