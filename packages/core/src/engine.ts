@@ -317,7 +317,8 @@ function stringList(
   ) {
     throw invalidOption(name, value, 'an array of non-empty strings');
   }
-  return value.map((item: string) => item.toLowerCase());
+  // Frozen: the key builder keeps a matcher per list, which must not change under it.
+  return Object.freeze(value.map((item: string) => item.toLowerCase()));
 }
 
 /**
@@ -1688,10 +1689,10 @@ export class HttpCache {
       this.#emit({ type: 'not-stored', policy: ctx.policy.name, reason: 'incomplete' });
       return undefined;
     }
-    const strip = new Set(verdict.stripFields);
+    const strip = verdict.stripFields;
     const headers = withoutHopByHop(outcome.headers).filter(
       ([name]) =>
-        !strip.has(name) &&
+        !strip.includes(name) &&
         name !== 'content-length' &&
         name !== 'age' &&
         name !== 'cache-status' &&
@@ -1709,9 +1710,11 @@ export class HttpCache {
     }
     const primary = verdict.shared ? ctx.sharedKey : ctx.privateKey;
     if (primary === undefined) return undefined;
-    const varyFields = [
-      ...new Set([...verdict.vary, ...(ctx.policy.varyHeaders ?? []).map((f) => f.toLowerCase())]),
-    ].sort();
+    const policyVary = ctx.policy.varyHeaders ?? [];
+    const varyFields =
+      verdict.vary.length === 0 && policyVary.length === 0
+        ? verdict.vary
+        : [...new Set([...verdict.vary, ...policyVary.map((f) => f.toLowerCase())])].sort();
     const initialAge = computeInitialAge(outcome.headers, requestTime, now);
     const staleAt = now + (verdict.lifetime - initialAge) * 1000;
     const hasValidator =
@@ -1720,7 +1723,8 @@ export class HttpCache {
     const deleteAt =
       Math.max(staleAt, now) + staleKeepSeconds(verdict.flags, hasValidator, this.#settings) * 1000;
     if (deleteAt <= now) return undefined;
-    const vary = selectingValues(ctx.request.headers, varyFields);
+    const vary =
+      varyFields.length === 0 ? EMPTY_VARY : selectingValues(ctx.request.headers, varyFields);
     let key = primary;
     if (varyFields.length > 0) {
       const existing = lookup.varyRecords.get(primary);
@@ -1752,7 +1756,7 @@ export class HttpCache {
       initialAge,
       staleAt,
       deleteAt,
-      vary: varyFields.length === 0 ? EMPTY_VARY : vary,
+      vary,
       tags: this.#tagsOf(ctx.policy, outcome.headers),
       generatedETag,
       flags: this.#interner.flags(verdict.flags),

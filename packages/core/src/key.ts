@@ -29,12 +29,45 @@ export interface KeyParts {
   readonly queryAllow?: readonly string[] | undefined;
 }
 
-function matchesName(name: string, patterns: readonly string[]): boolean {
+/** A list of names and `prefix*` patterns, split once: exact names in a set, then the prefixes. */
+interface NameMatcher {
+  readonly exact: ReadonlySet<string>;
+  readonly prefixes: readonly string[];
+}
+
+/** Matchers of frozen pattern lists (the engine's settings), which cannot change after. */
+const matchers = new WeakMap<readonly string[], NameMatcher>();
+
+function matcherOf(patterns: readonly string[]): NameMatcher {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
   for (const pattern of patterns) {
-    if (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern)
-      return true;
+    if (pattern.endsWith('*')) prefixes.push(pattern.slice(0, -1));
+    else exact.add(pattern);
   }
+  return { exact, prefixes };
+}
+
+function matchesName(name: string, patterns: readonly string[]): boolean {
+  if (patterns.length === 0) return false;
+  let matcher = matchers.get(patterns);
+  if (matcher === undefined) {
+    matcher = matcherOf(patterns);
+    if (Object.isFrozen(patterns)) matchers.set(patterns, matcher);
+  }
+  if (matcher.exact.has(name)) return true;
+  for (const prefix of matcher.prefixes) if (name.startsWith(prefix)) return true;
   return false;
+}
+
+/** A query parameter's name as decoded (`+` as a space); as it is when it does not decode. */
+function queryName(rawName: string): string {
+  if (!rawName.includes('%') && !rawName.includes('+')) return rawName;
+  try {
+    return decodeURIComponent(rawName.replace(/\+/g, ' '));
+  } catch {
+    return rawName;
+  }
 }
 
 /**
@@ -61,12 +94,7 @@ export function normalizeTarget(
     if (!pair) continue;
     const eq = pair.indexOf('=');
     const rawName = eq === -1 ? pair : pair.slice(0, eq);
-    let name: string;
-    try {
-      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
-    } catch {
-      name = rawName;
-    }
+    const name = queryName(rawName);
     if (queryAllow !== undefined && !queryAllow.includes(name)) continue;
     if (matchesName(name, settings.queryIgnore)) continue;
     if (queryIgnore !== undefined && matchesName(name, queryIgnore)) continue;
@@ -75,6 +103,7 @@ export function normalizeTarget(
     params.push([rawName, eq === -1 && !value ? rawName : `${rawName}=${value}`]);
   }
   if (params.length === 0) return path;
+  if (params.length === 1) return path + '?' + params[0]![1];
   params.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return path + '?' + params.map((p) => p[1]).join('&');
 }
@@ -174,12 +203,7 @@ export function stripIgnoredQuery(
     if (!pair) continue;
     const eq = pair.indexOf('=');
     const rawName = eq === -1 ? pair : pair.slice(0, eq);
-    let name: string;
-    try {
-      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
-    } catch {
-      name = rawName;
-    }
+    const name = queryName(rawName);
     if (
       (allow !== undefined && !allow.includes(name)) ||
       matchesName(name, ignore) ||

@@ -226,15 +226,16 @@ export function runNodeOrigin(
       return action;
     };
 
-    const capture = (bytes: Uint8Array | undefined): void => {
+    /** `own`: bytes made here from a string, which nothing else holds. */
+    const capture = (bytes: Uint8Array | undefined, own: boolean): void => {
       if (bytes === undefined || action === undefined || !action.capture || overflow) return;
       if (captured + bytes.byteLength > action.maxBytes) {
         overflow = true;
         chunks.length = 0;
         return;
       }
-      // Copy: the app may reuse its buffer after write() returns.
-      chunks.push(Uint8Array.prototype.slice.call(bytes));
+      // Copy the app's bytes: it may reuse its buffer after write() returns.
+      chunks.push(own ? bytes : Uint8Array.prototype.slice.call(bytes));
       captured += bytes.byteLength;
     };
 
@@ -272,7 +273,7 @@ export function runNodeOrigin(
       wrote = true;
       const act = decide(undefined);
       const bytes = toBytes(chunk, encoding);
-      capture(bytes);
+      capture(bytes, typeof chunk === 'string');
       if (act.type === 'stream') {
         // Bytes, not the string: Node sends a string body in one write with the head, encoding
         // both as UTF-8, which would turn a latin1 header value into other bytes than a hit's.
@@ -303,7 +304,7 @@ export function runNodeOrigin(
       }
       const bytes = toBytes(chunk, encoding);
       const act = decide(wrote ? undefined : (bytes ?? new Uint8Array(0)));
-      capture(bytes);
+      capture(bytes, typeof chunk === 'string');
       if (act.type === 'stream') {
         // As in write(): bytes keep the head's latin1 encoding (Koa ends with a string body).
         const args = (typeof chunk === 'string' ? [bytes, cb] : [chunk, encoding, cb]).filter(
@@ -319,7 +320,8 @@ export function runNodeOrigin(
     end[ORIGINALS] = { writeHead: originalWriteHead, end: originalEnd };
     res.end = end;
 
-    res.once('close', () => {
+    // Left in place after settling (it then does nothing): removing it would cost more than it.
+    res.on('close', () => {
       // Closed before end(): the client went away or the stream failed mid-body.
       if (!settled) settle(false, res.errored ?? undefined);
     });
