@@ -95,6 +95,29 @@ export function hasRepeatedName(headers: HeaderList): boolean {
   return false;
 }
 
+/**
+ * Gives the response the engine's fields over those earlier middleware set (the snapshot): the
+ * origin's other fields go, and a field the response already holds with the value the list gives
+ * it is left alone, so that the origin's fields the engine keeps cost no second write.
+ */
+function replaceHeaders(res: ServerResponse, before: HeaderSnapshot, headers: HeaderList): void {
+  if (hasRepeatedName(headers)) {
+    resetHeaders(res, before);
+    for (const [name] of headers) res.removeHeader(name);
+    setHeaderList(res, headers);
+    return;
+  }
+  for (const name of res.getHeaderNames()) {
+    if (!before.has(name) && !listHas(headers, name)) res.removeHeader(name);
+  }
+  for (const [name, value] of headers) if (res.getHeader(name) !== value) res.setHeader(name, value);
+}
+
+function listHas(headers: HeaderList, name: string): boolean {
+  for (const field of headers) if (field[0] === name) return true;
+  return false;
+}
+
 /** Restores the response's header fields to the snapshot taken before the origin ran. */
 function resetHeaders(res: ServerResponse, before: HeaderSnapshot): void {
   for (const name of res.getHeaderNames()) if (!before.has(name)) res.removeHeader(name);
@@ -216,10 +239,8 @@ export function runNodeOrigin(
         void error;
       }
       if (action.type === 'stream') {
-        resetHeaders(res, before);
         // Fields earlier middleware set and the engine kept stay; the engine's list wins.
-        for (const [name] of action.headers) res.removeHeader(name);
-        setHeaderList(res, action.headers);
+        replaceHeaders(res, before, action.headers);
         // Node writes the head itself on the first write or end (through the patched writeHead,
         // which now passes through), still adding Content-Length for a single end(body).
       }
