@@ -110,7 +110,8 @@ function replaceHeaders(res: ServerResponse, before: HeaderSnapshot, headers: He
   for (const name of res.getHeaderNames()) {
     if (!before.has(name) && !listHas(headers, name)) res.removeHeader(name);
   }
-  for (const [name, value] of headers) if (res.getHeader(name) !== value) res.setHeader(name, value);
+  for (const [name, value] of headers)
+    if (res.getHeader(name) !== value) res.setHeader(name, value);
 }
 
 function listHas(headers: HeaderList, name: string): boolean {
