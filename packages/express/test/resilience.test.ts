@@ -51,6 +51,34 @@ describe('stale-if-error (RFC 5861 §4)', () => {
     expect(Date.now() - started).toBeLessThan(280);
   });
 
+  it('serves stale on originTimeoutMs when middleware after the cache wraps res.end', async () => {
+    // compression and express-session wrap res.end after the cache has intercepted it.
+    const mode: { kind: 'ok' | 500 | 502 | 503 | 504 | 'throw' | 'slow' } = { kind: 'ok' };
+    const routes = failing(mode, 'max-age=10, stale-if-error=60');
+    const h = await setup(
+      (app, hit) => {
+        app.use((_req, res, next) => {
+          const end = res.end;
+          res.end = function wrapped(this: typeof res, ...args: unknown[]) {
+            return (end as (...a: unknown[]) => typeof res).apply(this, args);
+          } as typeof res.end;
+          next();
+        });
+        routes(app, hit);
+      },
+      { originTimeoutMs: 50 },
+    );
+    await h.get('/r');
+    h.clock.advance(20_000);
+    mode.kind = 'slow';
+    const started = Date.now();
+    const r = await h.get('/r');
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('good 1');
+    expect(r.headers.get('cache-status')).toContain('detail=origin-timeout');
+    expect(Date.now() - started).toBeLessThan(280);
+  });
+
   it('never serves stale past the window, or when must-revalidate, s-maxage or no-cache forbid it', async () => {
     for (const cc of [
       'max-age=10, stale-if-error=5',

@@ -149,15 +149,14 @@ type Write = ServerResponse['write'];
 type End = ServerResponse['end'];
 
 /**
- * The response's own methods while the origin's writes are being intercepted, kept on the
- * intercepting `end` (so `res.end[ORIGINALS]` is there exactly while it is in place). Not on the
- * response: Express gives every response a hidden class of its own, so each property added to one
- * costs V8 a new map; a property on a function made by the same closure costs nothing like it.
+ * The response's own methods while the origin's writes are being intercepted, by response. Not a
+ * property of the response: Express gives every response a hidden class of its own, so each
+ * property added to one costs V8 a new map. Nor of the intercepting `end`: middleware after the
+ * cache (compression, sessions) wraps `res.end` in turn.
  */
-const ORIGINALS = Symbol('gatecache.originals');
+const intercepted = new WeakMap<ServerResponse, Originals>();
 const DETACHED = Symbol('gatecache.detached');
 type Originals = { readonly writeHead: WriteHead; readonly end: End };
-type InterceptingEnd = End & { [ORIGINALS]?: Originals };
 type PatchedResponse = ServerResponse & { [DETACHED]?: boolean };
 
 /**
@@ -213,7 +212,9 @@ export function runNodeOrigin(
       res.writeHead = originalWriteHead;
       res.write = originalWrite;
       res.end = originalEnd;
+      intercepted.delete(res);
     };
+    intercepted.set(res, { writeHead: originalWriteHead, end: originalEnd });
     const settle = (complete: boolean, error?: unknown): void => {
       if (settled) return;
       settled = true;
@@ -310,7 +311,7 @@ export function runNodeOrigin(
       return true;
     } as Write;
 
-    const end = function end(
+    res.end = function end(
       this: ServerResponse,
       chunk?: unknown,
       encoding?: unknown,
@@ -338,9 +339,7 @@ export function runNodeOrigin(
       }
       settle(true);
       return this;
-    } as InterceptingEnd;
-    end[ORIGINALS] = { writeHead: originalWriteHead, end: originalEnd };
-    res.end = end;
+    } as End;
 
     // Left in place after settling (it then does nothing): removing it would cost more than it.
     res.on('close', () => {
@@ -376,7 +375,7 @@ export function writePlan(res: ServerResponse, plan: SendPlan, before?: HeaderSn
   setHeaderList(res, plan.headers);
   // While the origin still runs (the engine answered from a stale entry because it was slow),
   // write past the interception, which now swallows the origin's writes.
-  const own = (res.end as InterceptingEnd)[ORIGINALS];
+  const own = intercepted.get(res);
   // The reason phrase of this status: a framework may have set one for the status it had before
   // (Koa's 'OK'), which writeHead would keep (a 304 sent as "304 OK").
   const reason = STATUS_CODES[plan.status] ?? 'unknown';
