@@ -58,6 +58,8 @@ describe('stale-if-error (RFC 5861 §4)', () => {
     const h = await setup(
       (app, hit) => {
         app.use((_req, res, next) => {
+          // Called with `.apply(this)` below.
+          // eslint-disable-next-line @typescript-eslint/unbound-method
           const end = res.end;
           res.end = function wrapped(this: typeof res, ...args: unknown[]) {
             return (end as (...a: unknown[]) => typeof res).apply(this, args);
