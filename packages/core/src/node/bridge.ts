@@ -40,7 +40,17 @@ export function applyOriginRequestHeaders(req: IncomingMessage, call: OriginCall
   }
 }
 
-type HeaderSnapshot = ReadonlyMap<string, string>;
+/**
+ * A response as it was before the origin ran: the fields earlier middleware set, and, while the
+ * origin's writes are intercepted, the response's own methods (which `writePlan` writes through).
+ * They live here, with the adapter, rather than on the response: Express gives every response a
+ * hidden class of its own, so each property added to one costs V8 a new map; and middleware after
+ * the cache (compression, sessions) may wrap the intercepting methods in turn.
+ */
+interface HeaderSnapshot {
+  readonly fields: ReadonlyMap<string, string>;
+  originals: Originals | undefined;
+}
 
 function headerValueText(value: string | number | readonly string[] | undefined): string {
   if (value === undefined) return '';
@@ -49,9 +59,9 @@ function headerValueText(value: string | number | readonly string[] | undefined)
 
 /** Header fields already set on the response before the cache ran (by earlier middleware). */
 export function snapshotHeaders(res: ServerResponse): HeaderSnapshot {
-  const snapshot = new Map<string, string>();
-  for (const name of res.getHeaderNames()) snapshot.set(name, headerValueText(res.getHeader(name)));
-  return snapshot;
+  const fields = new Map<string, string>();
+  for (const name of res.getHeaderNames()) fields.set(name, headerValueText(res.getHeader(name)));
+  return { fields, originals: undefined };
 }
 
 /**
@@ -63,7 +73,7 @@ function originHeaders(res: ServerResponse, before: HeaderSnapshot): HeaderList 
   for (const name of res.getHeaderNames()) {
     const value = res.getHeader(name);
     if (value === undefined) continue;
-    if (before.get(name) === headerValueText(value)) continue;
+    if (before.fields.get(name) === headerValueText(value)) continue;
     if (Array.isArray(value)) for (const item of value) list.push([name, String(item)]);
     else list.push([name, String(value)]);
   }
@@ -108,7 +118,7 @@ function replaceHeaders(res: ServerResponse, before: HeaderSnapshot, headers: He
     return;
   }
   for (const name of res.getHeaderNames()) {
-    if (!before.has(name) && !listHas(headers, name)) res.removeHeader(name);
+    if (!before.fields.has(name) && !listHas(headers, name)) res.removeHeader(name);
   }
   for (const [name, value] of headers)
     if (res.getHeader(name) !== value) res.setHeader(name, value);
@@ -121,7 +131,7 @@ function listHas(headers: HeaderList, name: string): boolean {
 
 /** Restores the response's header fields to the snapshot taken before the origin ran. */
 function resetHeaders(res: ServerResponse, before: HeaderSnapshot): void {
-  for (const name of res.getHeaderNames()) if (!before.has(name)) res.removeHeader(name);
+  for (const name of res.getHeaderNames()) if (!before.fields.has(name)) res.removeHeader(name);
 }
 
 function toBytes(chunk: unknown, encoding: unknown): Uint8Array | undefined {
@@ -148,13 +158,6 @@ type WriteHead = ServerResponse['writeHead'];
 type Write = ServerResponse['write'];
 type End = ServerResponse['end'];
 
-/**
- * The response's own methods while the origin's writes are being intercepted, by response. Not a
- * property of the response: Express gives every response a hidden class of its own, so each
- * property added to one costs V8 a new map. Nor of the intercepting `end`: middleware after the
- * cache (compression, sessions) wraps `res.end` in turn.
- */
-const intercepted = new WeakMap<ServerResponse, Originals>();
 const DETACHED = Symbol('gatecache.detached');
 type Originals = { readonly writeHead: WriteHead; readonly end: End };
 type PatchedResponse = ServerResponse & { [DETACHED]?: boolean };
@@ -212,9 +215,9 @@ export function runNodeOrigin(
       res.writeHead = originalWriteHead;
       res.write = originalWrite;
       res.end = originalEnd;
-      intercepted.delete(res);
+      before.originals = undefined;
     };
-    intercepted.set(res, { writeHead: originalWriteHead, end: originalEnd });
+    before.originals = { writeHead: originalWriteHead, end: originalEnd };
     const settle = (complete: boolean, error?: unknown): void => {
       if (settled) return;
       settled = true;
@@ -375,7 +378,7 @@ export function writePlan(res: ServerResponse, plan: SendPlan, before?: HeaderSn
   setHeaderList(res, plan.headers);
   // While the origin still runs (the engine answered from a stale entry because it was slow),
   // write past the interception, which now swallows the origin's writes.
-  const own = intercepted.get(res);
+  const own = before?.originals;
   // The reason phrase of this status: a framework may have set one for the status it had before
   // (Koa's 'OK'), which writeHead would keep (a 304 sent as "304 OK").
   const reason = STATUS_CODES[plan.status] ?? 'unknown';
