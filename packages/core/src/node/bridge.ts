@@ -111,17 +111,14 @@ export function hasRepeatedName(headers: HeaderList): boolean {
  * it is left alone, so that the origin's fields the engine keeps cost no second write.
  */
 function replaceHeaders(res: ServerResponse, before: HeaderSnapshot, headers: HeaderList): void {
-  if (hasRepeatedName(headers)) {
-    resetHeaders(res, before);
-    for (const [name] of headers) res.removeHeader(name);
-    setHeaderList(res, headers);
-    return;
-  }
   for (const name of res.getHeaderNames()) {
     if (!before.fields.has(name) && !listHas(headers, name)) res.removeHeader(name);
   }
-  for (const [name, value] of headers)
-    if (res.getHeader(name) !== value) res.setHeader(name, value);
+  // setHeader replaces a name's every line; repeated names are set as one array.
+  if (hasRepeatedName(headers)) setHeaderList(res, headers);
+  else
+    for (const [name, value] of headers)
+      if (res.getHeader(name) !== value) res.setHeader(name, value);
 }
 
 function listHas(headers: HeaderList, name: string): boolean {
