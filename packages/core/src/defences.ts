@@ -101,6 +101,8 @@ export function contentTypeContradictsPath(path: string, headers: HeaderList): b
   const clean = query === -1 ? path : path.slice(0, query);
   const lastSlash = clean.lastIndexOf('/');
   const segment = clean.slice(lastSlash + 1);
+  // No extension, not even an encoded one (`%2e`): nothing to judge, and nothing to decode.
+  if (!segment.includes('.') && !segment.includes('%')) return false;
   let decoded = segment;
   try {
     decoded = decodeURIComponent(segment);

@@ -12,28 +12,44 @@ interface NativeHash {
   digest(encoding: 'base64' | 'base64url'): string;
 }
 type CreateHash = (algorithm: string) => NativeHash;
+/** Node's one-shot `crypto.hash` (Node 20.12+): no Hash object per digest. */
+type OneShotHash = (
+  algorithm: string,
+  data: Uint8Array,
+  encoding: 'base64' | 'base64url',
+) => string;
 
-const nativeCreateHash: CreateHash | undefined = (() => {
+const ABC_SHA1 = 'qZk+NkcGgWq6PiVxeFDCbJzQ2J0=';
+
+const nativeHash: OneShotHash | undefined = (() => {
   try {
     const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
       ?.getBuiltinModule;
     if (typeof get !== 'function') return undefined;
-    const crypto = get('node:crypto') as { createHash?: unknown } | undefined;
+    const crypto = get('node:crypto') as { createHash?: unknown; hash?: unknown } | undefined;
+    const abc = new Uint8Array([97, 98, 99]);
+    const oneShot = crypto?.hash;
+    if (
+      typeof oneShot === 'function' &&
+      (oneShot as OneShotHash)('sha1', abc, 'base64') === ABC_SHA1
+    ) {
+      return oneShot as OneShotHash;
+    }
     const createHash = crypto?.createHash;
     if (typeof createHash !== 'function') return undefined;
     // A runtime that names the module but cannot hash (a stub) falls back too.
-    const probe = (createHash as CreateHash)('sha1')
-      .update(new Uint8Array([97, 98, 99]))
-      .digest('base64');
-    return probe === 'qZk+NkcGgWq6PiVxeFDCbJzQ2J0=' ? (createHash as CreateHash) : undefined;
+    if ((createHash as CreateHash)('sha1').update(abc).digest('base64') !== ABC_SHA1) {
+      return undefined;
+    }
+    return (algorithm, data, encoding) =>
+      (createHash as CreateHash)(algorithm).update(data).digest(encoding);
   } catch {
     return undefined;
   }
 })();
 
 /** Which implementation computes digests in this runtime. */
-export const HASH_BACKEND: 'native' | 'portable' =
-  nativeCreateHash === undefined ? 'portable' : 'native';
+export const HASH_BACKEND: 'native' | 'portable' = nativeHash === undefined ? 'portable' : 'native';
 
 const encoder = new TextEncoder();
 
@@ -51,9 +67,7 @@ function base64url(bytes: Uint8Array): string {
 export function digest(text: string): string {
   const bytes = encoder.encode(text);
   const encoded =
-    nativeCreateHash === undefined
-      ? base64url(sha256(bytes))
-      : nativeCreateHash('sha256').update(bytes).digest('base64url');
+    nativeHash === undefined ? base64url(sha256(bytes)) : nativeHash('sha256', bytes, 'base64url');
   return encoded.slice(0, 22);
 }
 
@@ -64,8 +78,6 @@ export function digest(text: string): string {
 export function generateETag(body: Uint8Array): string {
   if (body.byteLength === 0) return '"0-2jmj7l5rSw0yVb/vlWAYkK/YBwk"';
   const encoded =
-    nativeCreateHash === undefined
-      ? base64(sha1(body))
-      : nativeCreateHash('sha1').update(body).digest('base64');
+    nativeHash === undefined ? base64(sha1(body)) : nativeHash('sha1', body, 'base64');
   return `"${body.byteLength.toString(16)}-${encoded.slice(0, 27)}"`;
 }

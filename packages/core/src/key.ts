@@ -48,13 +48,32 @@ function matcherOf(patterns: readonly string[]): NameMatcher {
   return { exact, prefixes };
 }
 
-function matchesName(name: string, patterns: readonly string[]): boolean {
-  if (patterns.length === 0) return false;
+/** The last two lists matched and their matchers: an engine keys with the same two each time. */
+let lastPatterns: readonly string[] | undefined;
+let lastMatcher: NameMatcher | undefined;
+let otherPatterns: readonly string[] | undefined;
+let otherMatcher: NameMatcher | undefined;
+
+function matcherFor(patterns: readonly string[]): NameMatcher {
+  if (patterns === lastPatterns) return lastMatcher!;
+  if (patterns === otherPatterns) return otherMatcher!;
   let matcher = matchers.get(patterns);
   if (matcher === undefined) {
     matcher = matcherOf(patterns);
-    if (Object.isFrozen(patterns)) matchers.set(patterns, matcher);
+    // Only a frozen list cannot change after it was split.
+    if (!Object.isFrozen(patterns)) return matcher;
+    matchers.set(patterns, matcher);
   }
+  otherPatterns = lastPatterns;
+  otherMatcher = lastMatcher;
+  lastPatterns = patterns;
+  lastMatcher = matcher;
+  return matcher;
+}
+
+function matchesName(name: string, patterns: readonly string[]): boolean {
+  if (patterns.length === 0) return false;
+  const matcher = matcherFor(patterns);
   if (matcher.exact.has(name)) return true;
   for (const prefix of matcher.prefixes) if (name.startsWith(prefix)) return true;
   return false;

@@ -30,3 +30,36 @@ it('gives the same ETags and digests with and without the runtime crypto', async
     expect(portable.digest(text)).toBe(native.digest(text));
   }
 });
+
+it('gives the same values through createHash where the runtime has no one-shot crypto.hash', async () => {
+  const native = await import('../src/hash.ts');
+  const host = globalThis.process as unknown as { getBuiltinModule: (id: string) => unknown };
+  const original = host.getBuiltinModule;
+  const crypto = original('node:crypto') as { createHash: unknown };
+  let oneShotCalls = 0;
+  // Older Node (before 20.12), Bun and Deno: createHash only. The one-shot must not be used.
+  host.getBuiltinModule = (id: string) =>
+    id === 'node:crypto'
+      ? {
+          createHash: crypto.createHash,
+          get hash() {
+            oneShotCalls += 1;
+            return undefined;
+          },
+        }
+      : original(id);
+  let fallback: typeof native;
+  try {
+    vi.resetModules();
+    fallback = await import('../src/hash.ts');
+  } finally {
+    host.getBuiltinModule = original;
+  }
+  expect(fallback.HASH_BACKEND).toBe('native');
+  expect(oneShotCalls).toBeGreaterThan(0);
+  for (const size of [0, 1, 1000, 65_536]) {
+    const body = new Uint8Array(size).fill(size % 251);
+    expect(fallback.generateETag(body)).toBe(native.generateETag(body));
+  }
+  expect(fallback.digest('tenant-1')).toBe(native.digest('tenant-1'));
+});
