@@ -12,6 +12,7 @@ import {
   takeNodeBackgroundCall,
   writePlan,
   type NodeHandler,
+  type NodeOriginOptions,
 } from '@gatecache/core/node';
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -43,6 +44,9 @@ const handled: WeakSet<object> = ((globalThis as { [key: symbol]: unknown })[
   Symbol.for('gatecache.express.handled')
 ] ??= new WeakSet()) as WeakSet<object>;
 
+/** Express gives every response a hidden class of its own (see `NodeOriginOptions`). */
+const EXPRESS_RESPONSE: NodeOriginOptions = Object.freeze({ ownHiddenClass: true });
+
 /**
  * Express middleware: `app.use(httpCache(options))` or per route
  * `router.get('/x', httpCache({ ttl: 60 }), handler)`.
@@ -59,9 +63,14 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
     if (backgroundCall !== undefined) {
       // The engine's own background request: the app is the origin for the waiting call.
       handled.add(req);
-      void runNodeOrigin(req, res, backgroundCall.call, snapshotHeaders(res), () => next()).then(
-        backgroundCall.resolve,
-      );
+      void runNodeOrigin(
+        req,
+        res,
+        backgroundCall.call,
+        snapshotHeaders(res),
+        () => next(),
+        EXPRESS_RESPONSE,
+      ).then(backgroundCall.resolve);
       return;
     }
     handled.add(req);
@@ -101,7 +110,7 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
         (call) => {
           originStarted = true;
           before = snapshotHeaders(res);
-          return runNodeOrigin(req, res, call, before, () => next());
+          return runNodeOrigin(req, res, call, before, () => next(), EXPRESS_RESPONSE);
         },
         overrides,
         backgroundFor(req),
