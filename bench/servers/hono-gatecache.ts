@@ -26,8 +26,9 @@ const middleware = httpCache(await gatecacheOptions(variant));
 app.use(middleware);
 app.get(PRODUCTS_PATH, async (c) => {
   await originWork();
+  if (!DISTINCT_BODIES) return c.body(BODY, 200, headers);
   const url = new URL(c.req.url);
-  return c.body(DISTINCT_BODIES ? productsBody(url.pathname + url.search) : BODY, 200, headers);
+  return c.body(productsBody(url.pathname + url.search), 200, headers);
 });
 
 // `l1-front`: fresh hits are answered before Hono and its Request/Response conversion run.

@@ -1,6 +1,12 @@
 import type { HeaderList } from '@gatecache/core';
 import { describe, expect, it } from 'vitest';
-import { headersFromList, plainHeaders, type HeaderSnapshot } from '../src/web-origin.ts';
+import {
+  headersFromList,
+  originHeaders,
+  originHeadersFromRecord,
+  plainHeaders,
+  type HeaderSnapshot,
+} from '../src/web-origin.ts';
 
 const stored: HeaderList = [
   ['content-type', 'application/json'],
@@ -49,5 +55,38 @@ describe('plainHeaders', () => {
       'cache-control': 'public, max-age=60',
       etag: '"e1"',
     });
+  });
+});
+
+describe('originHeadersFromRecord', () => {
+  const before: HeaderSnapshot = new Map([
+    ['access-control-allow-origin', ['*']],
+    ['x-trace', ['earlier']],
+  ]);
+
+  it('gives what iterating `new Headers(record)` gives, without the fields set before', () => {
+    for (const record of [
+      { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' },
+      { 'x-trace': 'origin', 'access-control-allow-origin': '*', etag: '"v1"', vary: 'accept' },
+      { 'set-cookie': 'a=1; Path=/', 'x-empty': '', 'x-inner': 'a\tb  c' },
+      {},
+    ]) {
+      expect(originHeadersFromRecord(record, before)).toEqual(
+        originHeaders(new Headers(record), before),
+      );
+    }
+  });
+
+  it('declines what `Headers` would rename, trim, refuse or convert', () => {
+    for (const record of [
+      { 'Content-Type': 'text/plain' },
+      { 'x-pad': ' padded' },
+      { 'x-pad': 'padded\t' },
+      { 'x-bad': 'a\r\nb' },
+      { 'x y': 'z' },
+      { 'x-n': 7 },
+    ]) {
+      expect(originHeadersFromRecord(record as Record<string, unknown>, before)).toBeUndefined();
+    }
   });
 });
