@@ -342,6 +342,9 @@ export class HttpCache {
   readonly #basePolicy: CachePolicy;
   /** Host and target → shared key, for requests without query rules or tenant (see #sharedKey). */
   readonly #recentKeys = new Map<string, string>();
+  /** The last key built outside the memo, kept there once a lookup finds an entry under it. */
+  #builtId: string | undefined;
+  #builtKey: string | undefined;
   /** Per-entry header lists as sent on a hit (without Age and Cache-Status). */
   readonly #interner = new Interner();
   readonly #breaker: CircuitBreaker | undefined;
@@ -530,6 +533,7 @@ export class HttpCache {
       return undefined;
     }
     if (!lookup.found) return undefined;
+    this.#rememberKey(ctx.sharedKey);
     const now = this.clock.now();
     if (decideReuse(lookup.entry, ctx.directives, now).type !== 'fresh') return undefined;
     // Refresh-ahead needs the app: leave entries in their refresh window to `serve`.
@@ -547,6 +551,7 @@ export class HttpCache {
   ): HandleResult | Promise<HandleResult> {
     const directives = ctx.directives;
     if (lookup.found) {
+      this.#rememberKey(ctx.sharedKey);
       const { entry } = lookup;
       const now = this.clock.now();
       const reuse = decideReuse(entry, directives, now);
@@ -652,10 +657,23 @@ export class HttpCache {
     let key = this.#recentKeys.get(id);
     if (key === undefined) {
       key = buildPrimaryKey(parts, this.#settings);
-      if (this.#recentKeys.size >= RECENT_KEYS) this.#recentKeys.clear();
-      this.#recentKeys.set(id, key);
+      this.#builtId = id;
+      this.#builtKey = key;
     }
     return key;
+  }
+
+  /**
+   * Keeps the key just built for a URL the store holds, so that its next hits skip building it.
+   * Keys of misses (often one-off URLs) stay out: they would only fill the memo with strings
+   * that outlive a few garbage collections and die in the old generation.
+   */
+  #rememberKey(key: string): void {
+    if (this.#builtKey !== key || this.#builtId === undefined) return;
+    if (this.#recentKeys.size >= RECENT_KEYS) this.#recentKeys.clear();
+    this.#recentKeys.set(this.#builtId, key);
+    this.#builtId = undefined;
+    this.#builtKey = undefined;
   }
 
   #tenantHash(request: CacheRequest): string | undefined {
@@ -1464,14 +1482,20 @@ export class HttpCache {
     }
 
     let abandoned = false;
-    let headSeen!: () => void;
-    const headCalled = new Promise<void>((resolve) => (headSeen = resolve));
+    const timeoutMs = this.#settings.originTimeoutMs;
+    // RFC 5861 §4: an origin too slow to answer counts as an error when stale-if-error allows.
+    // Only then is the head's arrival watched (a promise per miss otherwise made for nothing).
+    let headSeen: (() => void) | undefined;
+    const headCalled =
+      timeoutMs > 0 && stale !== undefined && canServeStaleOnError(stale, requestTime)
+        ? new Promise<void>((resolve) => (headSeen = resolve))
+        : undefined;
     const guardedHead = (
       status: number,
       headers: HeaderList,
       body: Uint8Array | undefined,
     ): HeadAction => {
-      headSeen();
+      headSeen?.();
       const action = head(status, headers, body);
       // The client was already answered from the stale entry: keep the origin's answer for the
       // cache only.
@@ -1598,16 +1622,14 @@ export class HttpCache {
       }
     };
 
-    const timeoutMs = this.#settings.originTimeoutMs;
-    if (timeoutMs > 0 && stale !== undefined && canServeStaleOnError(stale, requestTime)) {
-      // RFC 5861 §4: an origin too slow to answer counts as an error when stale-if-error allows.
+    if (headCalled !== undefined) {
       const answered = await settlesWithin(headCalled, timeoutMs);
       if (!answered) {
         abandoned = true;
         if (flight !== undefined) flight.storable = false;
         this.#track(originDone.then(finish));
         this.#emit({ type: 'stale-if-error', policy: ctx.policy.name });
-        return this.#serveStale(ctx, stale, 'origin-timeout');
+        return this.#serveStale(ctx, stale!, 'origin-timeout');
       }
     }
     return finish(await originDone);
