@@ -11,8 +11,8 @@ import {
   snapshotHeaders,
   takeNodeBackgroundCall,
   writePlan,
+  toDictionaryMode,
   type NodeHandler,
-  type NodeOriginOptions,
 } from '@gatecache/core/node';
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -44,9 +44,6 @@ const handled: WeakSet<object> = ((globalThis as { [key: symbol]: unknown })[
   Symbol.for('gatecache.express.handled')
 ] ??= new WeakSet()) as WeakSet<object>;
 
-/** Express gives every response a hidden class of its own (see `NodeOriginOptions`). */
-const EXPRESS_RESPONSE: NodeOriginOptions = Object.freeze({ ownHiddenClass: true });
-
 /**
  * Express middleware: `app.use(httpCache(options))` or per route
  * `router.get('/x', httpCache({ ttl: 60 }), handler)`.
@@ -63,17 +60,15 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
     if (backgroundCall !== undefined) {
       // The engine's own background request: the app is the origin for the waiting call.
       handled.add(req);
-      void runNodeOrigin(
-        req,
-        res,
-        backgroundCall.call,
-        snapshotHeaders(res),
-        () => next(),
-        EXPRESS_RESPONSE,
-      ).then(backgroundCall.resolve);
+      void runNodeOrigin(req, res, backgroundCall.call, snapshotHeaders(res), () => next()).then(
+        backgroundCall.resolve,
+      );
       return;
     }
     handled.add(req);
+    // Express gave both a hidden class of their own: see toDictionaryMode.
+    toDictionaryMode(req);
+    toDictionaryMode(res);
     let partition: string | undefined;
     try {
       partition = partitionBy?.(req);
@@ -110,7 +105,7 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
         (call) => {
           originStarted = true;
           before = snapshotHeaders(res);
-          return runNodeOrigin(req, res, call, before, () => next(), EXPRESS_RESPONSE);
+          return runNodeOrigin(req, res, call, before, () => next());
         },
         overrides,
         backgroundFor(req),

@@ -109,6 +109,40 @@ describe('Express response styles', () => {
     expect(b.headers.get('access-control-allow-origin')).toBe('https://b.example');
   });
 
+  it('leaves request and response as the app knows them: own fields, locals, no extra keys', async () => {
+    const seen: string[] = [];
+    const h = await setup(
+      (app, hit) => {
+        app.get('/shape', (req, res) => {
+          hit('/shape');
+          const marked = req as typeof req & { user?: string };
+          marked.user = 'u1';
+          res.locals.view = 'shape';
+          // Nothing the cache used on its way (marks, scratch fields) is left on either object.
+          const extra = [...Reflect.ownKeys(req), ...Reflect.ownKeys(res)].filter(
+            (key) => typeof key === 'symbol' && String(key).includes('gatecache'),
+          );
+          seen.push(`${marked.user} ${String(res.locals.view)} ${req.query.q} ${extra.length}`);
+          res.set('Cache-Control', 'max-age=60').send(`${req.path} ${marked.user}`);
+        });
+      },
+      {},
+      (app) => {
+        app.use((_req, res, next) => {
+          res.locals.before = true;
+          next();
+        });
+      },
+    );
+    const first = await h.get('/shape?q=1');
+    expect(await first.text()).toBe('/shape u1');
+    expect(seen).toEqual(['u1 shape 1 0']);
+    const second = await h.get('/shape?q=1');
+    expect(second.headers.get('cache-status')).toContain('hit');
+    expect(await second.text()).toBe('/shape u1');
+    expect(h.count('/shape')).toBe(1);
+  });
+
   it('per-route use: only the route with the middleware is cached, with its own ttl', async () => {
     const calls = { a: 0, b: 0 };
     const app = express();

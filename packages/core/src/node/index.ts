@@ -4,9 +4,10 @@ export {
   runNodeOrigin,
   setHeaderList,
   snapshotHeaders,
+  toDictionaryMode,
   writePlan,
 } from './bridge.ts';
-export type { NodeOriginOptions, NodeRequestOptions } from './bridge.ts';
+export type { NodeRequestOptions } from './bridge.ts';
 export { injectRequest } from './inject.ts';
 export type { InjectedRequest, NodeHandler } from './inject.ts';
 export { runThroughNodeApp, takeNodeBackgroundCall } from './background.ts';
