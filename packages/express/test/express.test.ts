@@ -122,7 +122,7 @@ describe('Express response styles', () => {
           const extra = [...Reflect.ownKeys(req), ...Reflect.ownKeys(res)].filter(
             (key) => typeof key === 'symbol' && String(key).includes('gatecache'),
           );
-          seen.push(`${marked.user} ${String(res.locals.view)} ${req.query.q} ${extra.length}`);
+          seen.push(`${marked.user} ${String(res.locals.view)} ${String(req.query.q as string)} ${extra.length}`);
           res.set('Cache-Control', 'max-age=60').send(`${req.path} ${marked.user}`);
         });
       },
