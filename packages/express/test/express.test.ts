@@ -122,7 +122,9 @@ describe('Express response styles', () => {
           const extra = [...Reflect.ownKeys(req), ...Reflect.ownKeys(res)].filter(
             (key) => typeof key === 'symbol' && String(key).includes('gatecache'),
           );
-          seen.push(`${marked.user} ${String(res.locals.view)} ${String(req.query.q as string)} ${extra.length}`);
+          seen.push(
+            `${marked.user} ${String(res.locals.view)} ${typeof req.query.q === 'string' ? req.query.q : ''} ${extra.length}`,
+          );
           res.set('Cache-Control', 'max-age=60').send(`${req.path} ${marked.user}`);
         });
       },
