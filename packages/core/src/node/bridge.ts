@@ -188,6 +188,8 @@ const SCRATCH_SECOND = Symbol('gatecache.scratch.second');
  * Node's) are better left as they are.
  */
 export function toDictionaryMode(target: object): void {
+  // A frozen or sealed object (never Express's) is left alone: assigning would throw.
+  if (!Object.isExtensible(target)) return;
   const scratch = target as Record<symbol, boolean>;
   scratch[SCRATCH_FIRST] = true;
   scratch[SCRATCH_SECOND] = true;
