@@ -48,26 +48,12 @@ function matcherOf(patterns: readonly string[]): NameMatcher {
   return { exact, prefixes };
 }
 
-/** The last two lists matched and their matchers: an engine keys with the same two each time. */
-let lastPatterns: readonly string[] | undefined;
-let lastMatcher: NameMatcher | undefined;
-let otherPatterns: readonly string[] | undefined;
-let otherMatcher: NameMatcher | undefined;
-
 function matcherFor(patterns: readonly string[]): NameMatcher {
-  if (patterns === lastPatterns) return lastMatcher!;
-  if (patterns === otherPatterns) return otherMatcher!;
-  let matcher = matchers.get(patterns);
-  if (matcher === undefined) {
-    matcher = matcherOf(patterns);
-    // Only a frozen list cannot change after it was split.
-    if (!Object.isFrozen(patterns)) return matcher;
-    matchers.set(patterns, matcher);
-  }
-  otherPatterns = lastPatterns;
-  otherMatcher = lastMatcher;
-  lastPatterns = patterns;
-  lastMatcher = matcher;
+  const known = matchers.get(patterns);
+  if (known !== undefined) return known;
+  const matcher = matcherOf(patterns);
+  // Only a frozen list cannot change after it was split.
+  if (Object.isFrozen(patterns)) matchers.set(patterns, matcher);
   return matcher;
 }
 
