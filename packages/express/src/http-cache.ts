@@ -35,14 +35,8 @@ export interface ExpressCacheMiddleware {
   front(app: NodeHandler): (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-/**
- * The requests a cache middleware already handles, so that a second one steps aside; one set for
- * every copy of this package in the process. A set rather than a mark on the request: Express
- * gives every request a hidden class of its own, so a property added to one costs V8 a new map.
- */
-const handled: WeakSet<object> = ((globalThis as { [key: symbol]: unknown })[
-  Symbol.for('gatecache.express.handled')
-] ??= new WeakSet()) as WeakSet<object>;
+/** Marks a request a cache middleware already handles, so a second one steps aside. */
+const HANDLED = Symbol.for('gatecache.handled');
 
 /**
  * Express middleware: `app.use(httpCache(options))` or per route
@@ -52,23 +46,24 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
   const { cache, overrides, partitionBy } = resolveAdapterOptions(options);
 
   const middleware = function httpCache(req: Request, res: Response, next: NextFunction): void {
-    if (handled.has(req)) {
+    const marked = req as Request & { [HANDLED]?: boolean };
+    if (marked[HANDLED] === true) {
       next();
       return;
     }
+    // Express gave both a hidden class of their own: see toDictionaryMode. Every field added from
+    // here on, the mark below and the bridge's methods included, is then a dictionary insert.
+    toDictionaryMode(req);
+    toDictionaryMode(res);
+    marked[HANDLED] = true;
     const backgroundCall = takeNodeBackgroundCall(req.headers);
     if (backgroundCall !== undefined) {
       // The engine's own background request: the app is the origin for the waiting call.
-      handled.add(req);
       void runNodeOrigin(req, res, backgroundCall.call, snapshotHeaders(res), () => next()).then(
         backgroundCall.resolve,
       );
       return;
     }
-    handled.add(req);
-    // Express gave both a hidden class of their own: see toDictionaryMode.
-    toDictionaryMode(req);
-    toDictionaryMode(res);
     let partition: string | undefined;
     try {
       partition = partitionBy?.(req);

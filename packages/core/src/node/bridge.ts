@@ -43,9 +43,8 @@ export function applyOriginRequestHeaders(req: IncomingMessage, call: OriginCall
 /**
  * A response as it was before the origin ran: the fields earlier middleware set, and, while the
  * origin's writes are intercepted, the response's own methods (which `writePlan` writes through).
- * They live here, with the adapter, rather than on the response: Express gives every response a
- * hidden class of its own, so each property added to one costs V8 a new map; and middleware after
- * the cache (compression, sessions) may wrap the intercepting methods in turn.
+ * They live here, with the adapter, rather than on the response or its intercepting methods:
+ * middleware after the cache (compression, sessions) may wrap those in turn.
  */
 interface HeaderSnapshot {
   readonly fields: ReadonlyMap<string, string>;
@@ -230,8 +229,8 @@ export function runNodeOrigin(
     const restore = (): void => {
       // Answered apart from the origin: its writes stay swallowed for good.
       if ((res as PatchedResponse)[DETACHED] === true) return;
-      // Set back rather than deleted: `delete` would turn the response into a slow
-      // dictionary-mode object for the rest of its life (and Node's own writes on it).
+      // Set back rather than deleted: `delete` would turn a response that shares its hidden
+      // class (Koa's, plain Node's) into a dictionary, slower for Node's own writes on it.
       res.writeHead = originalWriteHead;
       res.write = originalWrite;
       res.end = originalEnd;
