@@ -1,4 +1,23 @@
 import { expect, it, vi } from 'vitest';
+import type * as hash from '../src/hash.ts';
+
+type HashModule = typeof hash;
+type GetBuiltinModule = ((id: string) => unknown) | undefined;
+
+/** The hash module loaded afresh while the runtime's getBuiltinModule is `replacement`. */
+async function hashModuleWith(
+  replacement: (original: (id: string) => unknown) => GetBuiltinModule,
+): Promise<HashModule> {
+  const host = globalThis.process as unknown as { getBuiltinModule: GetBuiltinModule };
+  const original = host.getBuiltinModule!;
+  host.getBuiltinModule = replacement(original);
+  try {
+    vi.resetModules();
+    return await import('../src/hash.ts');
+  } finally {
+    host.getBuiltinModule = original;
+  }
+}
 
 /**
  * Digests come from the runtime's crypto where it has one, else from @noble/hashes (Workers):
@@ -9,16 +28,7 @@ it('gives the same ETags and digests with and without the runtime crypto', async
   const native = await import('../src/hash.ts');
   expect(native.HASH_BACKEND).toBe('native');
 
-  const host = globalThis.process as unknown as { getBuiltinModule?: unknown };
-  const original = host.getBuiltinModule;
-  host.getBuiltinModule = undefined;
-  let portable: typeof native;
-  try {
-    vi.resetModules();
-    portable = await import('../src/hash.ts');
-  } finally {
-    host.getBuiltinModule = original;
-  }
+  const portable = await hashModuleWith(() => undefined);
   expect(portable.HASH_BACKEND).toBe('portable');
 
   for (const size of [0, 1, 55, 56, 64, 1000, 65_536]) {
@@ -33,28 +43,19 @@ it('gives the same ETags and digests with and without the runtime crypto', async
 
 it('gives the same values through createHash where the runtime has no one-shot crypto.hash', async () => {
   const native = await import('../src/hash.ts');
-  const host = globalThis.process as unknown as { getBuiltinModule: (id: string) => unknown };
-  const original = host.getBuiltinModule;
-  const crypto = original('node:crypto') as { createHash: unknown };
   let oneShotCalls = 0;
   // Older Node (before 20.12), Bun and Deno: createHash only. The one-shot must not be used.
-  host.getBuiltinModule = (id: string) =>
-    id === 'node:crypto'
-      ? {
-          createHash: crypto.createHash,
-          get hash() {
-            oneShotCalls += 1;
-            return undefined;
-          },
-        }
-      : original(id);
-  let fallback: typeof native;
-  try {
-    vi.resetModules();
-    fallback = await import('../src/hash.ts');
-  } finally {
-    host.getBuiltinModule = original;
-  }
+  const fallback = await hashModuleWith((original) => (id: string) => {
+    if (id !== 'node:crypto') return original(id);
+    const crypto = original(id) as { createHash: unknown };
+    return {
+      createHash: crypto.createHash,
+      get hash() {
+        oneShotCalls += 1;
+        return undefined;
+      },
+    };
+  });
   expect(fallback.HASH_BACKEND).toBe('native');
   expect(oneShotCalls).toBeGreaterThan(0);
   for (const size of [0, 1, 1000, 65_536]) {
