@@ -1,4 +1,5 @@
 import {
+  BACKGROUND_FIELD,
   invalidOption,
   resolveAdapterOptions,
   type AdapterOptions,
@@ -26,6 +27,7 @@ import {
   snapshotWebHeaders,
   type HeaderSnapshot,
 } from './web-origin.ts';
+import { requestHeaderRecord } from './request-headers.ts';
 
 /** `HttpCacheOptions` plus `cache` (a shared engine), `route`, `partitionBy(c)` and `fetch`. */
 export interface HonoCacheOptions extends AdapterOptions<Context> {
@@ -61,14 +63,19 @@ const HANDLED = Symbol('gatecache.handled');
 
 type MarkedContext = Context & { [HANDLED]?: true };
 
-/** The engine's view of a Web request. The target is the path Hono routes on, byte for byte. */
-function cacheRequestFromWeb(request: Request, partition: string | undefined): CacheRequest {
+/**
+ * The engine's view of a Web request, given its fields (`requestHeaderRecord`). The target is the
+ * path Hono routes on, byte for byte.
+ */
+function cacheRequestFromWeb(
+  request: Request,
+  headers: Record<string, string>,
+  partition: string | undefined,
+): CacheRequest {
   const url = request.url;
   const authority = url.indexOf('://') + 3;
   let slash = url.indexOf('/', authority);
   if (slash === -1) slash = url.length;
-  const headers: Record<string, string> = {};
-  for (const [name, value] of request.headers) headers[name] = value;
   return {
     method: request.method,
     url: url.slice(slash) || '/',
@@ -131,7 +138,7 @@ class AppOrigin {
   #holderOnly = false;
   /** The origin's response started streaming to the client. */
   #streamed = false;
-  #onStreaming: (() => void) | undefined;
+  #onStreaming: ((value: 'streaming') => void) | undefined;
 
   constructor(
     private readonly c: Context,
@@ -172,11 +179,15 @@ class AppOrigin {
   /**
    * How `work` settled, or `'streaming'` as soon as the origin's response starts streaming to the
    * client, whichever comes first. One promise rather than a race of three: an L2 hit waits here.
+   * The promise's own `resolve` is kept, not a closure around it: a closure made here and held by
+   * this object made every request waiting on L2 outlive two young-generation collections (so
+   * each was copied into old space): measured with `--trace-gc-nvp`, 0.8 MB promoted per
+   * scavenge against 14 KB, and 19,000 against 26,000 hits/s on an asynchronous store.
    */
   firstOf<T>(work: Promise<T>): Promise<Settled<T> | 'streaming'> {
-    return new Promise((resolve) => {
+    return new Promise<Settled<T> | 'streaming'>((resolve) => {
       if (this.#streamed) resolve('streaming');
-      else this.#onStreaming = () => resolve('streaming');
+      else this.#onStreaming = resolve;
       work.then(
         (value) => resolve({ ok: true, value }),
         (error: unknown) => resolve({ ok: false, error }),
@@ -203,7 +214,7 @@ class AppOrigin {
     if (read.response !== undefined) replaceResponse(c, read.response);
     if (read.type === 'settled') return read.outcome;
     this.#streamed = true;
-    this.#onStreaming?.();
+    this.#onStreaming?.('streaming');
     return read.outcome;
   }
 }
@@ -222,7 +233,15 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
   const middleware = async function httpCache(c: Context, next: Next): Promise<void> {
     if ((c as MarkedContext)[HANDLED] === true) return next();
     (c as MarkedContext)[HANDLED] = true;
-    const backgroundCall = takeBackgroundCall(c);
+    let fields: Record<string, string>;
+    try {
+      fields = requestHeaderRecord(c.req.raw);
+    } catch {
+      // Fields the Fetch API refuses: the cache steps aside rather than fail the request.
+      return next();
+    }
+    const backgroundCall =
+      fields[BACKGROUND_FIELD] === undefined ? undefined : takeBackgroundCall(c);
     const app = new AppOrigin(c, next);
 
     if (backgroundCall !== undefined) {
@@ -238,7 +257,7 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
     let served: HandleResult | Promise<HandleResult>;
     try {
       served = cache.serve(
-        cacheRequestFromWeb(c.req.raw, partition),
+        cacheRequestFromWeb(c.req.raw, fields, partition),
         (call) => app.run(call),
         overrides,
         backgroundFor(c, fetchApp),
