@@ -1,0 +1,98 @@
+/**
+ * A request's header fields as one plain record (lower-case names, repeated fields joined), the
+ * form the engine reads.
+ *
+ * Iterating `request.headers` is the standard way, and on @hono/node-server the costly one: the
+ * server's request stands in for a Fetch `Request` and builds a real `Headers` (every field
+ * validated, then sorted for iteration) the first time its fields are listed. While nothing has
+ * touched that request's fields yet, the same record comes straight from Node's raw header list,
+ * joined as `Headers` joins them. Anything else (another runtime, a request a middleware replaced,
+ * fields already read or changed) takes the standard way, so a field an earlier middleware set
+ * or removed is always seen.
+ */
+
+/** The fields of `request`, as `new Headers(…)` iteration would give them. May throw as it does. */
+export function requestHeaderRecord(request: Request): Record<string, string> {
+  const raw = untouchedRawHeaders(request);
+  if (raw !== undefined) {
+    const record = recordFromRaw(raw);
+    if (record !== undefined) return record;
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of request.headers) headers[name] = value;
+  return headers;
+}
+
+/**
+ * The properties @hono/node-server gives a request it has just made, by symbol description, in the
+ * order it sets them. Reading its fields adds another (the `Headers` it built); so does building
+ * the real Fetch request behind it, or an abort signal. Only a request with exactly these three
+ * is known to carry Node's fields unchanged.
+ */
+const FRESH = ['incomingKey', 'methodKey', 'urlKey'] as const;
+
+/** The symbols last recognised as `FRESH`, the first of them the Node request. */
+let fresh: readonly symbol[] | undefined;
+
+function untouchedRawHeaders(request: Request): readonly string[] | undefined {
+  const symbols = Object.getOwnPropertySymbols(request);
+  if (symbols.length !== FRESH.length) return undefined;
+  if (
+    fresh === undefined ||
+    symbols[0] !== fresh[0] ||
+    symbols[1] !== fresh[1] ||
+    symbols[2] !== fresh[2]
+  ) {
+    for (let i = 0; i < FRESH.length; i++) {
+      if (symbols[i]!.description !== FRESH[i]) return undefined;
+    }
+    fresh = symbols;
+  }
+  const incoming: unknown = (request as unknown as Record<symbol, unknown>)[symbols[0]!];
+  if (typeof incoming !== 'object' || incoming === null) return undefined;
+  const raw: unknown = (incoming as { rawHeaders?: unknown }).rawHeaders;
+  return Array.isArray(raw) && raw.length % 2 === 0 ? (raw as string[]) : undefined;
+}
+
+/** A field name `Headers` accepts (an RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What `Headers` refuses in a value. */
+const FORBIDDEN_VALUE = /[\0\r\n]/;
+
+/**
+ * Node's raw list as a record, or undefined where `Headers` would refuse or reshape a field (so
+ * that the standard path decides). HTTP/2 pseudo-fields (`:path`) are left out, as the server
+ * leaves them out of its `Headers`; repeated fields are joined with ", " (Cookie with "; ").
+ */
+export function recordFromRaw(raw: readonly string[]): Record<string, string> | undefined {
+  const record: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    const value = raw[i + 1];
+    if (typeof name !== 'string' || typeof value !== 'string') return undefined;
+    if (name.charCodeAt(0) === 58 /* ":" */) continue;
+    if (!TOKEN.test(name) || FORBIDDEN_VALUE.test(value) || hasOuterWhitespace(value)) {
+      return undefined;
+    }
+    const lower = name.toLowerCase();
+    if (Object.hasOwn(record, lower)) {
+      record[lower] += (lower === 'cookie' ? '; ' : ', ') + value;
+    } else if (lower === '__proto__') {
+      // A plain record cannot hold this name as data; the standard path decides.
+      return undefined;
+    } else {
+      record[lower] = value;
+    }
+  }
+  return record;
+}
+
+/** Leading or trailing whitespace, which `Headers` would strip (Node's parser already does). */
+function hasOuterWhitespace(value: string): boolean {
+  if (value.length === 0) return false;
+  return isWhitespace(value.charCodeAt(0)) || isWhitespace(value.charCodeAt(value.length - 1));
+}
+
+function isWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+}
