@@ -51,8 +51,20 @@ runStoreConformance('redis', async () => {
 });
 
 describe('redis store', () => {
-  it('pipelines concurrent commands and still gives every read its own record', async () => {
-    const store = open('gc1:pipelined:');
+  it('sends each command as it is issued unless auto-pipelining is asked for', async () => {
+    const store = open('gc1:unpipelined:');
+    await ready(store);
+    expect(store.client.options.enableAutoPipelining).toBe(false);
+    await store.set('k', makeEntry('k'), 60_000);
+    // Without auto-pipelining the GET is on the socket before `get` returns: nothing is queued.
+    const pending = Promise.resolve(store.get('k'));
+    expect(store.client.autoPipelineQueueSize).toBe(0);
+    expectSameRecord(await pending, makeEntry('k'));
+    await store.close();
+  });
+
+  it('pipelines concurrent commands when asked and still gives every read its own record', async () => {
+    const store = open('gc1:pipelined:', { redisOptions: { enableAutoPipelining: true } });
     await ready(store);
     expect(store.client.options.enableAutoPipelining).toBe(true);
     const records = Array.from({ length: 200 }, (_, i) =>
