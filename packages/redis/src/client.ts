@@ -131,6 +131,10 @@ export function createRedisClient(options: Omit<RedisConnectionOptions, 'client'
     enableAutoPipelining: false,
     ...options.redisOptions,
   };
+  // ioredis takes 0 as a timeout that has already passed: every command would fail at once.
+  if (options.redisOptions?.commandTimeout !== undefined) {
+    positiveMilliseconds('redisOptions.commandTimeout', options.redisOptions.commandTimeout, 50);
+  }
   let client: RedisClient;
   if (options.cluster) {
     const nodes = options.cluster.nodes.map((node) =>

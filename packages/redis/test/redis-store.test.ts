@@ -189,6 +189,9 @@ describe('redis store', () => {
     expect(() => createRedisStore({ url: server.url, commandTimeout: 0 })).toThrow(
       /"commandTimeout"/,
     );
+    expect(() =>
+      createRedisStore({ url: server.url, redisOptions: { commandTimeout: 0 } }),
+    ).toThrow(/"redisOptions.commandTimeout"/);
     expect(() => createRedisStore({ url: server.url, compression: 'lz4' as never })).toThrow(
       /"compression"/,
     );
