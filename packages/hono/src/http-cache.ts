@@ -8,6 +8,7 @@ import {
   type HttpCache,
   type OriginCall,
   type OriginOutcome,
+  type RequestHeaders,
   type SendPlan,
 } from '@gatecache/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
@@ -69,17 +70,18 @@ type MarkedContext = Context & { [HANDLED]?: true };
  */
 function cacheRequestFromWeb(
   request: Request,
-  headers: Record<string, string>,
+  headers: RequestHeaders,
   partition: string | undefined,
 ): CacheRequest {
   const url = request.url;
   const authority = url.indexOf('://') + 3;
   let slash = url.indexOf('/', authority);
   if (slash === -1) slash = url.length;
+  const host = headers['host'];
   return {
     method: request.method,
     url: url.slice(slash) || '/',
-    host: headers['host'] ?? url.slice(authority, slash),
+    host: typeof host === 'string' ? host : url.slice(authority, slash),
     headers,
     partition,
   };
@@ -233,7 +235,7 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
   const middleware = async function httpCache(c: Context, next: Next): Promise<void> {
     if ((c as MarkedContext)[HANDLED] === true) return next();
     (c as MarkedContext)[HANDLED] = true;
-    let fields: Record<string, string>;
+    let fields: RequestHeaders;
     try {
       fields = requestHeaderRecord(c.req.raw);
     } catch {

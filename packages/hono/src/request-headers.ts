@@ -5,22 +5,30 @@
  * Iterating `request.headers` is the standard way, and on @hono/node-server the costly one: the
  * server's request stands in for a Fetch `Request` and builds a real `Headers` (every field
  * validated, then sorted for iteration) the first time its fields are listed. While nothing has
- * touched that request's fields yet, the same record comes straight from Node's raw header list,
- * joined as `Headers` joins them. Anything else (another runtime, a request a middleware replaced,
- * fields already read or changed) takes the standard way, so a field an earlier middleware set
- * or removed is always seen.
+ * touched that request's fields yet, the same record comes from Node's own request: its parsed
+ * `headers` object itself when no field name repeats (Node and `Headers` then agree), else the raw
+ * list joined as `Headers` joins it. Anything else (another runtime, a request a middleware
+ * replaced, fields already read or changed) takes the standard way, so a field an earlier
+ * middleware set or removed is always seen.
  */
+import type { RequestHeaders } from '@gatecache/core';
 
 /** The fields of `request`, as `new Headers(…)` iteration would give them. May throw as it does. */
-export function requestHeaderRecord(request: Request): Record<string, string> {
-  const raw = untouchedRawHeaders(request);
-  if (raw !== undefined) {
-    const record = recordFromRaw(raw);
+export function requestHeaderRecord(request: Request): RequestHeaders {
+  const incoming = untouchedIncoming(request);
+  if (incoming !== undefined) {
+    const record = nodeRecord(incoming) ?? recordFromRaw(incoming.rawHeaders);
     if (record !== undefined) return record;
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers) headers[name] = value;
   return headers;
+}
+
+/** What is read of Node's request. */
+interface NodeFields {
+  readonly headers: Readonly<Record<string, unknown>>;
+  readonly rawHeaders: readonly string[];
 }
 
 /**
@@ -31,10 +39,10 @@ export function requestHeaderRecord(request: Request): Record<string, string> {
  */
 const FRESH = ['incomingKey', 'methodKey', 'urlKey'] as const;
 
-/** The symbols last recognised as `FRESH`, the first of them the Node request. */
+/** The symbols last recognised as `FRESH`, the first of them holding the Node request. */
 let fresh: readonly symbol[] | undefined;
 
-function untouchedRawHeaders(request: Request): readonly string[] | undefined {
+function untouchedIncoming(request: Request): NodeFields | undefined {
   const symbols = Object.getOwnPropertySymbols(request);
   if (symbols.length !== FRESH.length) return undefined;
   if (
@@ -50,8 +58,27 @@ function untouchedRawHeaders(request: Request): readonly string[] | undefined {
   }
   const incoming: unknown = (request as unknown as Record<symbol, unknown>)[symbols[0]!];
   if (typeof incoming !== 'object' || incoming === null) return undefined;
-  const raw: unknown = (incoming as { rawHeaders?: unknown }).rawHeaders;
-  return Array.isArray(raw) && raw.length % 2 === 0 ? (raw as string[]) : undefined;
+  const { headers, rawHeaders } = incoming as Partial<NodeFields>;
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  if (!Array.isArray(rawHeaders) || rawHeaders.length % 2 !== 0) return undefined;
+  return { headers, rawHeaders };
+}
+
+/**
+ * Node's parsed fields, shared rather than copied, when they say what `Headers` would: one entry
+ * per raw field (no name repeated, so nothing was joined or dropped), every value a string
+ * `Headers` accepts, no HTTP/2 pseudo-field. Undefined otherwise. The engine only reads it.
+ */
+function nodeRecord(incoming: NodeFields): RequestHeaders | undefined {
+  const headers = incoming.headers;
+  let count = 0;
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value !== 'string' || FORBIDDEN_VALUE.test(value)) return undefined;
+    if (name.charCodeAt(0) === 58 /* ":" */) return undefined;
+    count++;
+  }
+  return count * 2 === incoming.rawHeaders.length ? (headers as RequestHeaders) : undefined;
 }
 
 /** A field name `Headers` accepts (an RFC 9110 token). */
