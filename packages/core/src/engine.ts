@@ -340,10 +340,12 @@ export class HttpCache {
   readonly #unsubscribe: (() => void) | undefined;
   readonly #random: () => number;
   readonly #basePolicy: CachePolicy;
-  /** Host and target → shared key, for requests without query rules or tenant (see #sharedKey). */
-  readonly #recentKeys = new Map<string, string>();
+  /** Host, then target → shared key, for requests without query rules or tenant (see #sharedKey). */
+  readonly #recentKeys = new Map<string, Map<string, string>>();
+  #recentKeyCount = 0;
   /** The last key built outside the memo, kept there once a lookup finds an entry under it. */
-  #builtId: string | undefined;
+  #builtHost: string | undefined;
+  #builtUrl: string | undefined;
   #builtKey: string | undefined;
   /** Per-entry header lists as sent on a hit (without Age and Cache-Status). */
   readonly #interner = new Interner();
@@ -539,7 +541,7 @@ export class HttpCache {
     // Refresh-ahead needs the app: leave entries in their refresh window to `serve`.
     if (this.#settings.refreshAhead > 0 && this.#shouldRefreshAhead(lookup.entry, now))
       return undefined;
-    const result = this.#serve(ctx, lookup.entry, HIT, false);
+    const result = this.#serve(ctx, lookup.entry, HIT, false, now);
     return result.type === 'send' ? result.response : undefined;
   }
 
@@ -560,9 +562,9 @@ export class HttpCache {
           if (background !== undefined && this.#shouldRefreshAhead(entry, now)) {
             this.#refreshInBackground(ctx, background, lookup);
           }
-          return this.#serve(ctx, entry, HIT, false);
+          return this.#serve(ctx, entry, HIT, false, now);
         case 'stale-accepted':
-          return this.#serve(ctx, entry, { hit: true, detail: 'max-stale' }, false);
+          return this.#serve(ctx, entry, { hit: true, detail: 'max-stale' }, false, now);
         case 'stale-while-revalidate':
           // RFC 5861 §3: serve the stale entry now and refresh it in the background. Without a
           // way to run the origin in the background, revalidate in line.
@@ -652,12 +654,14 @@ export class HttpCache {
     ) {
       return buildPrimaryKey(parts, this.#settings);
     }
-    // A valid host holds no NUL (requests with any other host bypass the cache before this).
-    const id = `${parts.host ?? ''}\u0000${parts.url}`;
-    let key = this.#recentKeys.get(id);
+    // By host, then target: two lookups of strings the request already holds, rather than one of
+    // a string joined from both for every request.
+    const host = parts.host ?? '';
+    let key = this.#recentKeys.get(host)?.get(parts.url);
     if (key === undefined) {
       key = buildPrimaryKey(parts, this.#settings);
-      this.#builtId = id;
+      this.#builtHost = host;
+      this.#builtUrl = parts.url;
       this.#builtKey = key;
     }
     return key;
@@ -669,10 +673,22 @@ export class HttpCache {
    * that outlive a few garbage collections and die in the old generation.
    */
   #rememberKey(key: string): void {
-    if (this.#builtKey !== key || this.#builtId === undefined) return;
-    if (this.#recentKeys.size >= RECENT_KEYS) this.#recentKeys.clear();
-    this.#recentKeys.set(this.#builtId, key);
-    this.#builtId = undefined;
+    const host = this.#builtHost;
+    const url = this.#builtUrl;
+    if (this.#builtKey !== key || host === undefined || url === undefined) return;
+    if (this.#recentKeyCount >= RECENT_KEYS) {
+      this.#recentKeys.clear();
+      this.#recentKeyCount = 0;
+    }
+    let forHost = this.#recentKeys.get(host);
+    if (forHost === undefined) {
+      forHost = new Map();
+      this.#recentKeys.set(host, forHost);
+    }
+    if (!forHost.has(url)) this.#recentKeyCount++;
+    forHost.set(url, key);
+    this.#builtHost = undefined;
+    this.#builtUrl = undefined;
     this.#builtKey = undefined;
   }
 
@@ -908,14 +924,17 @@ export class HttpCache {
     };
   }
 
-  /** A response built from a stored entry: 200 (or its status), HEAD without body, or 304. */
+  /**
+   * A response built from a stored entry: 200 (or its status), HEAD without body, or 304. `now`:
+   * the time the caller just judged the entry's freshness at, so both agree.
+   */
   #serve(
     ctx: RequestContext,
     entry: CacheEntry,
     status: CacheStatusParts,
     collapsed: boolean,
+    now: number = this.clock.now(),
   ): HandleResult {
-    const now = this.clock.now();
     const age = Math.floor(entry.initialAge + Math.max(0, now - entry.storedAt) / 1000);
     const ttl = (entry.staleAt - now) / 1000;
     // The common case, a plain hit, skips the general formatter.
