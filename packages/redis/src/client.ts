@@ -127,7 +127,7 @@ export function createRedisClient(options: Omit<RedisConnectionOptions, 'client'
     retryStrategy: reconnectBackoff,
     // Off: ioredis holds auto-pipelined commands until the event loop's check phase, which
     // added latency to every L2 read and made requests waiting on Redis outlive young-generation
-    // collections. `pnpm bench`: 15-20% fewer L2 hits/s at 10 connections, no gain at 100.
+    // collections. On the bench's L2 servers: 15-20% fewer hits/s at 10 connections, no gain at 100.
     enableAutoPipelining: false,
     ...options.redisOptions,
   };
