@@ -5,7 +5,10 @@
  */
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
+import { once } from 'node:events';
 import { request as httpRequest, type Server } from 'node:http';
+import { connect, createServer as createHttp2Server } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen } from '../../../test/support/http.ts';
 import { httpCache } from '../src/index.ts';
@@ -135,5 +138,49 @@ describe('@gatecache/hono request fields on @hono/node-server', () => {
     const german = await get(`${base}/greeting`, ['Accept-Language', 'de']);
     expect(german.body).toBe('hello in de');
     expect(calls()).toBe(2);
+  });
+});
+
+describe('@gatecache/hono request fields over HTTP/2 on @hono/node-server', () => {
+  it('keys on the fields without the pseudo-fields, and hits', async () => {
+    let calls = 0;
+    const app = new Hono();
+    app.use(httpCache({ ttl: 60 }));
+    app.get('/greeting', (c) => {
+      calls++;
+      return c.text(`hello in ${c.req.header('accept-language') ?? 'none'}`, 200, {
+        'cache-control': 'public, max-age=60',
+        vary: 'Accept-Language',
+      });
+    });
+    const server = createAdaptorServer({ fetch: app.fetch, createServer: createHttp2Server });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const client = connect(`http://127.0.0.1:${port}`);
+    closers.push(async () => {
+      client.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    const get = (language: string) =>
+      new Promise<{ body: string; cacheStatus: string }>((resolve, reject) => {
+        const stream = client.request({ ':path': '/greeting', 'accept-language': language });
+        let body = '';
+        let cacheStatus = '';
+        stream.setEncoding('utf8');
+        stream.on('response', (headers) => (cacheStatus = String(headers['cache-status'] ?? '')));
+        stream.on('data', (chunk: string) => (body += chunk));
+        stream.on('end', () => resolve({ body, cacheStatus }));
+        stream.on('error', reject);
+        stream.end();
+      });
+
+    expect((await get('en')).body).toBe('hello in en');
+    const again = await get('en');
+    expect(again.body).toBe('hello in en');
+    expect(again.cacheStatus).toMatch(/; hit/);
+    expect((await get('de')).body).toBe('hello in de');
+    expect(calls).toBe(2);
   });
 });
