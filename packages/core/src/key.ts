@@ -48,18 +48,13 @@ function matcherOf(patterns: readonly string[]): NameMatcher {
   return { exact, prefixes };
 }
 
-function matcherFor(patterns: readonly string[]): NameMatcher {
-  const known = matchers.get(patterns);
-  if (known !== undefined) return known;
-  const matcher = matcherOf(patterns);
-  // Only a frozen list cannot change after it was split.
-  if (Object.isFrozen(patterns)) matchers.set(patterns, matcher);
-  return matcher;
-}
-
 function matchesName(name: string, patterns: readonly string[]): boolean {
   if (patterns.length === 0) return false;
-  const matcher = matcherFor(patterns);
+  let matcher = matchers.get(patterns);
+  if (matcher === undefined) {
+    matcher = matcherOf(patterns);
+    if (Object.isFrozen(patterns)) matchers.set(patterns, matcher);
+  }
   if (matcher.exact.has(name)) return true;
   for (const prefix of matcher.prefixes) if (name.startsWith(prefix)) return true;
   return false;
