@@ -12,6 +12,7 @@
  * middleware set or removed is always seen.
  */
 import type { RequestHeaders } from '@gatecache/core';
+import { isPlainFieldName, isPlainFieldValue } from './web-origin.ts';
 
 /** The fields of `request`, as `new Headers(…)` iteration would give them. May throw as it does. */
 export function requestHeaderRecord(request: Request): RequestHeaders {
@@ -74,17 +75,14 @@ function nodeRecord(incoming: NodeFields): RequestHeaders | undefined {
   let count = 0;
   for (const name in headers) {
     const value = headers[name];
-    if (typeof value !== 'string' || FORBIDDEN_VALUE.test(value)) return undefined;
-    if (name.charCodeAt(0) === 58 /* ":" */) return undefined;
+    // A pseudo-field (HTTP/2 `:path`) fails the name test too: `Headers` never holds one.
+    if (typeof value !== 'string' || !isPlainFieldValue(value) || !isPlainFieldName(name)) {
+      return undefined;
+    }
     count++;
   }
   return count * 2 === incoming.rawHeaders.length ? (headers as RequestHeaders) : undefined;
 }
-
-/** A field name `Headers` accepts (an RFC 9110 token). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What `Headers` refuses in a value. */
-const FORBIDDEN_VALUE = /[\0\r\n]/;
 
 /**
  * Node's raw list as a record, or undefined where `Headers` would refuse or reshape a field (so
@@ -98,10 +96,8 @@ export function recordFromRaw(raw: readonly string[]): Record<string, string> | 
     const value = raw[i + 1];
     if (typeof name !== 'string' || typeof value !== 'string') return undefined;
     if (name.charCodeAt(0) === 58 /* ":" */) continue;
-    if (!TOKEN.test(name) || FORBIDDEN_VALUE.test(value) || hasOuterWhitespace(value)) {
-      return undefined;
-    }
     const lower = name.toLowerCase();
+    if (!isPlainFieldName(lower) || !isPlainFieldValue(value)) return undefined;
     if (Object.hasOwn(record, lower)) {
       record[lower] += (lower === 'cookie' ? '; ' : ', ') + value;
     } else if (lower === '__proto__') {
@@ -112,14 +108,4 @@ export function recordFromRaw(raw: readonly string[]): Record<string, string> | 
     }
   }
   return record;
-}
-
-/** Leading or trailing whitespace, which `Headers` would strip (Node's parser already does). */
-function hasOuterWhitespace(value: string): boolean {
-  if (value.length === 0) return false;
-  return isWhitespace(value.charCodeAt(0)) || isWhitespace(value.charCodeAt(value.length - 1));
-}
-
-function isWhitespace(code: number): boolean {
-  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
 }

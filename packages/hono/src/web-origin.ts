@@ -32,6 +32,16 @@ export function originHeaders(headers: Headers, before: HeaderSnapshot): HeaderL
 const PLAIN_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 const PLAIN_VALUE = /^(?:[^\0\r\n\t ](?:[^\0\r\n]*[^\0\r\n\t ])?)?$/;
 
+/** A lower-case name `Headers` accepts as it is. */
+export function isPlainFieldName(lowerCaseName: string): boolean {
+  return PLAIN_NAME.test(lowerCaseName);
+}
+
+/** A value `Headers` accepts and keeps as it is (nothing refused, no outer whitespace to strip). */
+export function isPlainFieldValue(value: string): boolean {
+  return PLAIN_VALUE.test(value);
+}
+
 /**
  * The origin's own fields from a plain record of lower-case names (what @hono/node-server holds
  * for `c.body(data, status, { ... })`), in the order and form iterating `new Headers(record)`
@@ -45,7 +55,7 @@ export function originHeadersFromRecord(
   const names = Object.keys(record);
   for (const name of names) {
     const value = record[name];
-    if (typeof value !== 'string' || !PLAIN_NAME.test(name) || !PLAIN_VALUE.test(value)) {
+    if (typeof value !== 'string' || !isPlainFieldName(name) || !isPlainFieldValue(value)) {
       return undefined;
     }
   }
