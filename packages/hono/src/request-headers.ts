@@ -34,35 +34,95 @@ interface NodeFields {
 
 /**
  * The properties @hono/node-server gives a request it has just made, by symbol description, in the
- * order it sets them. Reading its fields adds another (the `Headers` it built); so does building
- * the real Fetch request behind it, or an abort signal. Only a request with exactly these three
- * is known to carry Node's fields unchanged.
+ * order it sets them. Reading its fields adds another (the `Headers` it built).
  */
 const FRESH = ['incomingKey', 'methodKey', 'urlKey'] as const;
 
-/** The symbols last recognised as `FRESH`, the first of them holding the Node request. */
-let fresh: readonly symbol[] | undefined;
+/**
+ * How requests of one prototype keep their fields, learned once: the property holding Node's
+ * request, and the one a request gains when its fields are read (`Headers` built; any change an
+ * earlier middleware made lives there, and the Fetch request behind it is built from it).
+ */
+interface Layout {
+  readonly incoming: symbol;
+  readonly fields: symbol;
+}
 
+/** Per prototype: its layout, or null where it is not @hono/node-server's as this file knows it. */
+const layouts = new WeakMap<object, Layout | null>();
+let lastProto: object | null = null;
+let lastLayout: Layout | null = null;
+
+/**
+ * Node's request behind `request` while nothing has read or changed its fields. One own-property
+ * test per request, not a listing of the request's symbols: listing them is a call into the
+ * runtime, and cost more than the rest of this file together.
+ */
 function untouchedIncoming(request: Request): NodeFields | undefined {
-  const symbols = Object.getOwnPropertySymbols(request);
-  if (symbols.length !== FRESH.length) return undefined;
-  if (
-    fresh === undefined ||
-    symbols[0] !== fresh[0] ||
-    symbols[1] !== fresh[1] ||
-    symbols[2] !== fresh[2]
-  ) {
-    for (let i = 0; i < FRESH.length; i++) {
-      if (symbols[i]!.description !== FRESH[i]) return undefined;
+  const proto: unknown = Object.getPrototypeOf(request);
+  if (typeof proto !== 'object' || proto === null) return undefined;
+  let layout: Layout | null | undefined;
+  if (proto === lastProto) {
+    layout = lastLayout;
+  } else {
+    layout = layouts.get(proto);
+    if (layout === undefined) {
+      layout = learnLayout(request, proto);
+      // Not learned from a request already touched: the next untouched one teaches it.
+      if (layout === undefined) return undefined;
+      layouts.set(proto, layout);
     }
-    fresh = symbols;
+    lastProto = proto;
+    lastLayout = layout;
   }
-  const incoming: unknown = (request as unknown as Record<symbol, unknown>)[symbols[0]!];
+  if (layout === null || Object.hasOwn(request, layout.fields)) return undefined;
+  const incoming: unknown = (request as unknown as Record<symbol, unknown>)[layout.incoming];
   if (typeof incoming !== 'object' || incoming === null) return undefined;
   const { headers, rawHeaders } = incoming as Partial<NodeFields>;
   if (typeof headers !== 'object' || headers === null) return undefined;
   if (!Array.isArray(rawHeaders) || rawHeaders.length % 2 !== 0) return undefined;
   return { headers, rawHeaders };
+}
+
+/**
+ * Learns the layout of `request`'s prototype from a request that has only the `FRESH`
+ * properties, on two probes of the same prototype holding an empty stand-in for Node's request:
+ * reading the first one's fields must add exactly one property, described `headersKey`; building
+ * the second one's Fetch request must add that property too (so a request whose Fetch request was
+ * built is never taken as untouched). Undefined when `request` is not fresh (nothing learned
+ * yet); null when the prototype does not behave so (its requests always take the standard path).
+ */
+function learnLayout(request: Request, proto: object): Layout | null | undefined {
+  const symbols = Object.getOwnPropertySymbols(request);
+  if (symbols.length !== FRESH.length) return symbols.length === 0 ? null : undefined;
+  for (let i = 0; i < FRESH.length; i++) {
+    if (symbols[i]!.description !== FRESH[i]) return undefined;
+  }
+  const probe = (): Record<symbol, unknown> & { readonly headers: unknown } => {
+    const made = Object.create(proto) as Record<symbol, unknown> & { readonly headers: unknown };
+    made[symbols[0]!] = { headers: {}, rawHeaders: [], method: 'GET', url: '/' };
+    made[symbols[1]!] = 'GET';
+    made[symbols[2]!] = 'http://probe.invalid/';
+    return made;
+  };
+  try {
+    const read = probe();
+    void read.headers;
+    const added = Object.getOwnPropertySymbols(read).filter((symbol) => !symbols.includes(symbol));
+    if (added.length !== 1 || added[0]!.description !== 'headersKey') return null;
+    const fields = added[0]!;
+    const build = Object.getOwnPropertySymbols(proto).find(
+      (symbol) => symbol.description === 'getRequestCache',
+    );
+    const buildRequest =
+      build === undefined ? undefined : (proto as Record<symbol, unknown>)[build];
+    if (typeof buildRequest !== 'function') return null;
+    const built = probe();
+    buildRequest.call(built);
+    return Object.hasOwn(built, fields) ? { incoming: symbols[0]!, fields } : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -139,6 +139,40 @@ describe('@gatecache/hono request fields on @hono/node-server', () => {
     expect(german.body).toBe('hello in de');
     expect(calls()).toBe(2);
   });
+  it('answers a hit without making the server build its Headers', async () => {
+    let seen: Request | undefined;
+    const { base, calls } = await serve(async (c, next) => {
+      seen = c.req.raw;
+      await next();
+    });
+    const symbolsBefore = () => Object.getOwnPropertySymbols(seen!).length;
+    await get(`${base}/greeting`, ['Accept-Language', 'en']);
+    const hit = await get(`${base}/greeting`, ['Accept-Language', 'en']);
+    expect(hit.body).toBe('hello in en');
+    expect(calls()).toBe(1);
+    // A request whose fields were read holds the Headers built for it as one more property.
+    const untouched = symbolsBefore();
+    void seen!.headers;
+    expect(symbolsBefore()).toBe(untouched + 1);
+  });
+
+  it('keys right a request whose Fetch request an earlier middleware had built', async () => {
+    const { base, calls } = await serve(async (c, next) => {
+      // Building the Fetch request (its signal, its body) goes through the request's fields.
+      void c.req.raw.signal;
+      if (c.req.raw.method === 'GET') void c.req.raw.cache;
+      await next();
+    });
+    const english = await get(`${base}/greeting`, ['Accept-Language', 'en']);
+    const german = await get(`${base}/greeting`, ['Accept-Language', 'de']);
+    const again = await get(`${base}/greeting`, ['Accept-Language', 'de']);
+    expect([english.body, german.body, again.body]).toEqual([
+      'hello in en',
+      'hello in de',
+      'hello in de',
+    ]);
+    expect(calls()).toBe(2);
+  });
 });
 
 describe('@gatecache/hono request fields over HTTP/2 on @hono/node-server', () => {
