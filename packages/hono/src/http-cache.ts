@@ -125,6 +125,19 @@ function runInBackground(c: Context, work: Promise<unknown>): void {
 
 function ignore(): void {}
 
+const NOTHING_SET: HeaderSnapshot = new Map();
+
+/**
+ * On @hono/node-server: no earlier middleware set a field or a response yet. A response made by
+ * `c.newResponse(null)` then holds no fields at all, and making it changes nothing on the
+ * context; reading `c.res` instead would build a `Headers` and a holder response only to find
+ * them empty. False elsewhere (a standard `Response` always has a `Headers`).
+ */
+function nothingSetYet(c: Context): boolean {
+  const held = heldByNodeServer(c.newResponse(null));
+  return held !== undefined && held[2] === undefined;
+}
+
 type Settled<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
@@ -154,6 +167,10 @@ class AppOrigin {
   before(): HeaderSnapshot {
     if (this.#before !== undefined) return this.#before;
     const c = this.c;
+    if (!c.finalized && nothingSetYet(c)) {
+      this.#before = NOTHING_SET;
+      return NOTHING_SET;
+    }
     // Not finalized: no response was set yet, so reading `c.res` makes Hono build one that only
     // holds the fields set so far (see `run`).
     this.#holderOnly = !c.finalized;
