@@ -44,16 +44,41 @@ export function hasRequestBody(headers: RequestHeaders): boolean {
   return headers['transfer-encoding'] !== undefined;
 }
 
-/** Approximate size of the request's header section, in bytes. */
-export function requestHeaderBytes(headers: RequestHeaders): number {
+/** `scanRequestFields` flags: the header section is larger than allowed. */
+export const FIELDS_TOO_LARGE = 1;
+/** `scanRequestFields` flags: the request carries a body (see `hasRequestBody`). */
+export const FIELDS_WITH_BODY = 2;
+/** `scanRequestFields` flags: an unkeyed field the policy does not vary on (see `findUnkeyedHeader`). */
+export const FIELDS_UNKEYED = 4;
+
+/**
+ * The approximate size of the header section above `maxBytes` (each field's name and value plus
+ * 4 bytes), `hasRequestBody` and `findUnkeyedHeader`, in one pass over the fields the request
+ * has, as flags. Looking up each unkeyed name in the request instead cost a
+ * property miss per name on every request, most requests carrying none of them.
+ */
+export function scanRequestFields(
+  headers: RequestHeaders,
+  maxBytes: number,
+  unkeyed: ReadonlySet<string> | undefined,
+  keyed: readonly string[] | undefined,
+): number {
   let total = 0;
+  let flags = 0;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
     if (typeof value === 'string') total += name.length + value.length + 4;
     else for (const item of value) total += name.length + item.length + 4;
+    if (name === 'content-length') {
+      if (value !== '0') flags |= FIELDS_WITH_BODY;
+    } else if (name === 'transfer-encoding') {
+      flags |= FIELDS_WITH_BODY;
+    } else if (unkeyed?.has(name) === true && !(keyed?.includes(name) ?? false)) {
+      flags |= FIELDS_UNKEYED;
+    }
   }
-  return total;
+  return total > maxBytes ? flags | FIELDS_TOO_LARGE : flags;
 }
 
 /** Header fields with CR, LF or NUL in a name or value: never stored, never replayed. */

@@ -10,10 +10,11 @@ import { DEFAULTS } from './defaults.ts';
 import { EMPTY_TAGS, EMPTY_VARY, Interner } from './intern.ts';
 import {
   contentTypeContradictsPath,
-  findUnkeyedHeader,
-  hasRequestBody,
+  FIELDS_TOO_LARGE,
+  FIELDS_UNKEYED,
+  FIELDS_WITH_BODY,
   hasUnsafeHeader,
-  requestHeaderBytes,
+  scanRequestFields,
 } from './defences.ts';
 import { invalidOption } from './errors.ts';
 import { digest, generateETag } from './hash.ts';
@@ -331,6 +332,8 @@ export class HttpCache {
   /** The key namespace (pattern purges match keys under it). */
   readonly namespace: string;
   readonly #settings: Settings;
+  /** `unkeyedHeaders` as a set; undefined when there are none. */
+  readonly #unkeyed: ReadonlySet<string> | undefined;
   readonly #options: HttpCacheOptions;
   readonly #flights = new Map<string, Flight>();
   /** Invalidation sequence per primary key, so a fetch that began before a purge never stores. */
@@ -432,6 +435,8 @@ export class HttpCache {
     };
     if (typeof this.#settings.generateEtag !== 'boolean')
       throw invalidOption('etag', options.etag, 'true or false');
+    const unkeyed = this.#settings.unkeyedHeaders;
+    this.#unkeyed = unkeyed.length === 0 ? undefined : new Set(unkeyed);
     this.#unsubscribe = options.bus?.subscribe(
       (message) => void this.#applyRemote(message),
       () => void this.#dropLocal(),
@@ -627,17 +632,17 @@ export class HttpCache {
   #requestBypass(request: CacheRequest, policy: CachePolicy): string | undefined {
     const settings = this.#settings;
     if (request.url.length > settings.maxUrlLength) return 'url-too-long';
-    if (requestHeaderBytes(request.headers) > settings.maxRequestHeaderBytes)
-      return 'headers-too-large';
-    if (hasRequestBody(request.headers)) return 'request-body';
+    const fields = scanRequestFields(
+      request.headers,
+      settings.maxRequestHeaderBytes,
+      policy.poisoningDefence === false ? undefined : this.#unkeyed,
+      policy.varyHeaders,
+    );
+    if ((fields & FIELDS_TOO_LARGE) !== 0) return 'headers-too-large';
+    if ((fields & FIELDS_WITH_BODY) !== 0) return 'request-body';
     // RFC 3986 §3.2.2: reg-name or IP literal, optional port; anything else is not a host.
     if (request.host !== undefined && !VALID_HOST.test(request.host)) return 'invalid-host';
-    if (policy.poisoningDefence !== false && settings.unkeyedHeaders.length > 0) {
-      const keyed = policy.varyHeaders;
-      if (findUnkeyedHeader(request.headers, settings.unkeyedHeaders, keyed) !== undefined) {
-        return 'unkeyed-header';
-      }
-    }
+    if ((fields & FIELDS_UNKEYED) !== 0) return 'unkeyed-header';
     return undefined;
   }
 
