@@ -786,27 +786,34 @@ export class HttpCache {
   }
 
   /** Reads a record, synchronously when the store answers synchronously. Never throws. */
-  #get(
+  /**
+   * Reads `key` and hands the record (foreign, expired or unreadable ones as undefined) to `next`:
+   * at once from a synchronous store, else in the one continuation of the store's promise (a
+   * continuation of its own for the read, then another for `next`, cost an extra promise and
+   * microtask on every read from Redis).
+   */
+  #readThen<T>(
     key: string,
     hints: StoreHints | undefined,
-  ): StoredRecord | undefined | Promise<StoredRecord | undefined> {
+    next: (record: StoredRecord | undefined) => T | Promise<T>,
+  ): T | Promise<T> {
     let result: MaybePromise<StoredRecord | undefined>;
     try {
       result = this.store.get(key, hints);
     } catch (error) {
       this.#emit({ type: 'store-error', operation: 'get', error });
-      return undefined;
+      return next(undefined);
     }
     if (isThenable(result)) {
       return result.then(
-        (record) => this.#accept(key, record),
+        (record) => next(this.#accept(key, record)),
         (error: unknown) => {
           this.#emit({ type: 'store-error', operation: 'get', error });
-          return undefined;
+          return next(undefined);
         },
       );
     }
-    return this.#accept(key, result);
+    return next(this.#accept(key, result));
   }
 
   #accept(key: string, record: StoredRecord | undefined): StoredRecord | undefined {
@@ -832,11 +839,9 @@ export class HttpCache {
   ): Lookup | Promise<Lookup> {
     const primary = index === 0 ? ctx.sharedKey : index === 1 ? ctx.privateKey : undefined;
     if (primary === undefined) return { found: false, reason, varyRecords };
-    const record = this.#get(primary, ctx.hints);
-    if (isThenable(record)) {
-      return record.then((r) => this.#afterPrimary(ctx, index, primary, r, reason, varyRecords));
-    }
-    return this.#afterPrimary(ctx, index, primary, record, reason, varyRecords);
+    return this.#readThen(primary, ctx.hints, (record) =>
+      this.#afterPrimary(ctx, index, primary, record, reason, varyRecords),
+    );
   }
 
   #afterPrimary(
@@ -856,16 +861,14 @@ export class HttpCache {
     varyRecords.set(primary, record);
     const values = selectingValues(ctx.request.headers, record.fields);
     const key = variantKey(primary, record.epoch, record.fields, values);
-    const variant = this.#get(key, ctx.hints);
-    const match = (found: StoredRecord | undefined): Lookup | Promise<Lookup> => {
+    return this.#readThen(key, ctx.hints, (found): Lookup | Promise<Lookup> => {
       // RFC 9111 §4.1: the stored selecting values must match the request's, absent only absent.
       if (found?.kind === 'response' && record.fields.every((f) => found.vary[f] === values[f])) {
         const entry = this.#validate(found);
         if (entry !== undefined) return { found: true, entry, key, varyRecords };
       }
       return this.#lookupAt(ctx, index + 1, 'vary-miss', varyRecords);
-    };
-    return isThenable(variant) ? variant.then(match) : match(variant);
+    });
   }
 
   /** Applies read-time purges: an invalid entry is a miss, a soft-purged one is stale now. */
