@@ -54,8 +54,8 @@ export const FIELDS_UNKEYED = 4;
 /**
  * The approximate size of the header section above `maxBytes` (each field's name and value plus
  * 4 bytes), `hasRequestBody` and `findUnkeyedHeader`, in one pass over the fields the request
- * has, as flags. Looking up each unkeyed name in the request instead cost a
- * property miss per name on every request, most requests carrying none of them.
+ * has, as flags. Looking up each unkeyed name in the request instead cost a property miss per
+ * name on every request, most requests carrying none of them.
  */
 export function scanRequestFields(
   headers: RequestHeaders,

@@ -785,7 +785,6 @@ export class HttpCache {
     return keys;
   }
 
-  /** Reads a record, synchronously when the store answers synchronously. Never throws. */
   /**
    * Reads `key` and hands the record (foreign, expired or unreadable ones as undefined) to `next`:
    * at once from a synchronous store, else in the one continuation of the store's promise (a
