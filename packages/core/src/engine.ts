@@ -255,6 +255,9 @@ interface RequestContext {
   readonly conditional: Readonly<Record<string, string>> | undefined;
 }
 
+/** The Vary records of a lookup that met none. */
+const NO_VARY_RECORDS: ReadonlyMap<string, VaryRecord> = new Map();
+
 type Lookup = (
   | { readonly found: true; readonly entry: CacheEntry; readonly key: string }
   | { readonly found: false; readonly reason: 'uri-miss' | 'vary-miss' }
@@ -827,17 +830,19 @@ export class HttpCache {
    * through its Vary record when the response varies. Synchronous while the store is.
    */
   #lookup(ctx: RequestContext): Lookup | Promise<Lookup> {
-    return this.#lookupAt(ctx, 0, 'uri-miss', new Map());
+    return this.#lookupAt(ctx, 0, 'uri-miss', undefined);
   }
 
   #lookupAt(
     ctx: RequestContext,
     index: number,
     reason: 'uri-miss' | 'vary-miss',
-    varyRecords: Map<string, VaryRecord>,
+    varyRecords: Map<string, VaryRecord> | undefined,
   ): Lookup | Promise<Lookup> {
     const primary = index === 0 ? ctx.sharedKey : index === 1 ? ctx.privateKey : undefined;
-    if (primary === undefined) return { found: false, reason, varyRecords };
+    if (primary === undefined) {
+      return { found: false, reason, varyRecords: varyRecords ?? NO_VARY_RECORDS };
+    }
     return this.#readThen(primary, ctx.hints, (record) =>
       this.#afterPrimary(ctx, index, primary, record, reason, varyRecords),
     );
@@ -849,24 +854,26 @@ export class HttpCache {
     primary: string,
     record: StoredRecord | undefined,
     reason: 'uri-miss' | 'vary-miss',
-    varyRecords: Map<string, VaryRecord>,
+    varyRecords: Map<string, VaryRecord> | undefined,
   ): Lookup | Promise<Lookup> {
     if (record === undefined) return this.#lookupAt(ctx, index + 1, reason, varyRecords);
     if (record.kind === 'response') {
       const entry = hasKeys(record.vary) ? undefined : this.#validate(record);
       if (entry === undefined) return this.#lookupAt(ctx, index + 1, reason, varyRecords);
-      return { found: true, entry, key: primary, varyRecords };
+      return { found: true, entry, key: primary, varyRecords: varyRecords ?? NO_VARY_RECORDS };
     }
-    varyRecords.set(primary, record);
+    // Made only when a Vary record is met: most lookups meet none.
+    const seen = varyRecords ?? new Map<string, VaryRecord>();
+    seen.set(primary, record);
     const values = selectingValues(ctx.request.headers, record.fields);
     const key = variantKey(primary, record.epoch, record.fields, values);
     return this.#readThen(key, ctx.hints, (found): Lookup | Promise<Lookup> => {
       // RFC 9111 §4.1: the stored selecting values must match the request's, absent only absent.
       if (found?.kind === 'response' && record.fields.every((f) => found.vary[f] === values[f])) {
         const entry = this.#validate(found);
-        if (entry !== undefined) return { found: true, entry, key, varyRecords };
+        if (entry !== undefined) return { found: true, entry, key, varyRecords: seen };
       }
-      return this.#lookupAt(ctx, index + 1, 'vary-miss', varyRecords);
+      return this.#lookupAt(ctx, index + 1, 'vary-miss', seen);
     });
   }
 
