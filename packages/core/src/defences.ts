@@ -39,9 +39,7 @@ export function findUnkeyedHeader(
 
 /** A GET or HEAD that carries a body: its meaning is undefined (RFC 9110 §9.3.1), never cached. */
 export function hasRequestBody(headers: RequestHeaders): boolean {
-  const length = headers['content-length'];
-  if (length !== undefined && length !== '0') return true;
-  return headers['transfer-encoding'] !== undefined;
+  return (scanRequestFields(headers, Infinity, undefined, undefined) & FIELDS_WITH_BODY) !== 0;
 }
 
 /** `scanRequestFields` flags: the header section is larger than allowed. */
