@@ -50,8 +50,6 @@ interface Layout {
 
 /** Per prototype: its layout, or null where it is not @hono/node-server's as this file knows it. */
 const layouts = new WeakMap<object, Layout | null>();
-let lastProto: object | null = null;
-let lastLayout: Layout | null = null;
 
 /**
  * Node's request behind `request` while nothing has read or changed its fields. One own-property
@@ -61,19 +59,12 @@ let lastLayout: Layout | null = null;
 function untouchedIncoming(request: Request): NodeFields | undefined {
   const proto: unknown = Object.getPrototypeOf(request);
   if (typeof proto !== 'object' || proto === null) return undefined;
-  let layout: Layout | null | undefined;
-  if (proto === lastProto) {
-    layout = lastLayout;
-  } else {
-    layout = layouts.get(proto);
-    if (layout === undefined) {
-      layout = learnLayout(request, proto);
-      // Not learned from a request already touched: the next untouched one teaches it.
-      if (layout === undefined) return undefined;
-      layouts.set(proto, layout);
-    }
-    lastProto = proto;
-    lastLayout = layout;
+  let layout = layouts.get(proto);
+  if (layout === undefined) {
+    layout = learnLayout(request, proto);
+    // Not learned from a request already touched: the next untouched one teaches it.
+    if (layout === undefined) return undefined;
+    layouts.set(proto, layout);
   }
   if (layout === null || Object.hasOwn(request, layout.fields)) return undefined;
   const incoming: unknown = (request as unknown as Record<symbol, unknown>)[layout.incoming];
