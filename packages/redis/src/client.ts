@@ -46,7 +46,11 @@ export interface OwnedClient {
  * automatic pipelining (commands of concurrent requests go to Redis in one write). The
  * app starts while Redis is down: connection errors are reported, never thrown.
  */
-export function resolveClient(options: RedisConnectionOptions, label: string): OwnedClient {
+export function resolveClient(
+  options: RedisConnectionOptions,
+  label: string,
+  commandTimer = true,
+): OwnedClient {
   const sources = [options.client, options.url, options.cluster].filter(
     (value) => value !== undefined,
   );
@@ -63,7 +67,7 @@ export function resolveClient(options: RedisConnectionOptions, label: string): O
     watchFirstConnection(options.client);
     return { client: options.client, owned: false };
   }
-  const client = createRedisClient(options);
+  const client = createRedisClient(options, commandTimer);
   watchFirstConnection(client);
   return { client, owned: true };
 }
@@ -114,14 +118,22 @@ export function firstConnection(client: RedisClient): Promise<void> | undefined 
   return client.status === 'ready' ? undefined : firstAttempts.get(client);
 }
 
-/** A client with the cache defaults described above, for sharing between store, bus and leases. */
-export function createRedisClient(options: Omit<RedisConnectionOptions, 'client'>): RedisClient {
+/**
+ * A client with the cache defaults described above, for sharing between store, bus and leases.
+ * `commandTimer: false` leaves out ioredis's timer per command (unless `redisOptions` sets one):
+ * for a client only a caller that bounds every call itself uses, as a store does (a Node timer
+ * armed and cleared per command costs more than the store's own bound on each read).
+ */
+export function createRedisClient(
+  options: Omit<RedisConnectionOptions, 'client'>,
+  commandTimer = true,
+): RedisClient {
   const commandTimeout = positiveMilliseconds('commandTimeout', options.commandTimeout, 50);
   const connectTimeout = positiveMilliseconds('connectTimeout', options.connectTimeout, 1_000);
   const nodeDefaults: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeout,
+    ...(commandTimer ? { commandTimeout } : {}),
     connectTimeout,
     lazyConnect: false,
     retryStrategy: reconnectBackoff,

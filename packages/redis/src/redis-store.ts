@@ -8,6 +8,7 @@ import {
   type CacheStore,
   type Clock,
   type GatecacheError,
+  type MaybePromise,
   type ResilientStore,
   type StoreOperation,
   type StoredRecord,
@@ -77,7 +78,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   if (!Number.isSafeInteger(scanCount) || scanCount < 1)
     throw invalidOption('scanCount', scanCount, 'a positive integer');
   const codec = createRecordCodec(pickCodecOptions(options));
-  const connection = resolveClient(options, 'createRedisStore');
+  // A client created here serves this store alone, whose every call the wrapper below bounds:
+  // ioredis need not arm a timer of its own per command as well.
+  const connection = resolveClient(options, 'createRedisStore', false);
   const backend = new RedisBackend(connection, codec, keyPrefix, scanCount);
   let store: ResilientStore<RedisBackend>;
   try {
@@ -115,12 +118,14 @@ export class RedisBackend implements CacheStore {
     this.#scanCount = scanCount;
   }
 
-  async get(key: string): Promise<StoredRecord | undefined> {
+  get(key: string): MaybePromise<StoredRecord | undefined> {
     // Before the first connection is ready a read is a miss, at once: Redis is not failing, only
     // not there yet, so this must not count towards opening the breaker.
     if (firstConnection(this.client) !== undefined) return undefined;
-    const bytes = await this.client.getBuffer(this.keyPrefix + key);
-    return bytes ? this.#codec.decode(bytes, key) : undefined;
+    // `then` rather than an async function: one promise less on every L2 read.
+    return this.client
+      .getBuffer(this.keyPrefix + key)
+      .then((bytes) => (bytes ? this.#codec.decode(bytes, key) : undefined));
   }
 
   async set(key: string, record: StoredRecord, ttlMs: number): Promise<void> {

@@ -10,7 +10,7 @@ import {
   runStoreConformance,
 } from '@gatecache/core/testing';
 import { startRedisServer, type RedisServer } from '../../../test/support/redis-server.ts';
-import { createRedisStore, type RedisStore } from '../src/index.ts';
+import { createRedisClient, createRedisStore, type RedisStore } from '../src/index.ts';
 
 let server: RedisServer;
 let raw: Redis;
@@ -61,6 +61,28 @@ describe('redis store', () => {
     expect(store.client.autoPipelineQueueSize).toBe(0);
     expectSameRecord(await pending, makeEntry('k'));
     await store.close();
+  });
+
+  it('creates its client without a timer per command, unless redisOptions asks for one', async () => {
+    // The wrapper bounds every call (see redis-faults.test.ts); ioredis's timer would be a second.
+    const store = createRedisStore({ url: server.url, keyPrefix: 'gc1:timer:' });
+    const asked = createRedisStore({
+      url: server.url,
+      keyPrefix: 'gc1:timer:',
+      redisOptions: { commandTimeout: 200 },
+    });
+    // A client made to be shared (bus, leases) keeps its bound on every command.
+    const shared = createRedisClient({ url: server.url });
+    try {
+      expect((store.client as Redis).options.commandTimeout).toBeUndefined();
+      expect((asked.client as Redis).options.commandTimeout).toBe(200);
+      expect((shared as Redis).options.commandTimeout).toBe(50);
+      await ready(store);
+      await store.set('k', makeEntry('k'), 60_000);
+      expectSameRecord(await store.get('k'), makeEntry('k'));
+    } finally {
+      await Promise.all([store.close(), asked.close(), shared.quit()]);
+    }
   });
 
   it('pipelines concurrent commands when asked and still gives every read its own record', async () => {
