@@ -18,6 +18,8 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Start node with --expose-gc, for the memory mode. */
   readonly exposeGc?: boolean;
+  /** More Node or V8 flags (heap sizes, for the memory mode). */
+  readonly nodeFlags?: readonly string[];
   readonly timeoutMs?: number;
 }
 
@@ -54,6 +56,7 @@ export async function startServer(
     '--import',
     TSX,
     ...(options.exposeGc === true ? ['--expose-gc'] : []),
+    ...(options.nodeFlags ?? []),
   ];
   const [command, args] = onServerCore(process.execPath, [
     ...nodeArgs,
