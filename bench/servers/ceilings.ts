@@ -86,8 +86,10 @@ switch (variant) {
   }
   case 'node': {
     const body = Buffer.from(BODY);
+    // Built once: a spread per request would cost this row about a microsecond on a small VM.
+    const head = { ...headers, 'content-length': body.byteLength };
     const server = createServer((_req, res) => {
-      res.writeHead(200, { ...headers, 'content-length': body.byteLength });
+      res.writeHead(200, head);
       res.end(body);
     });
     server.listen(0, HOST, () => announce(server));
