@@ -42,9 +42,9 @@ export interface OwnedClient {
 /**
  * Resolves the connection options to a client. A client created here has cache-sensible defaults:
  * no offline queue (a command while disconnected fails at once and reads as a miss), one retry,
- * a short command timeout, an immediate connection attempt, a capped reconnect backoff, and
- * automatic pipelining (commands of concurrent requests go to Redis in one write). The
- * app starts while Redis is down: connection errors are reported, never thrown.
+ * a short command timeout (left out with `commandTimer: false`, for a caller that bounds its own
+ * calls), an immediate connection attempt and a capped reconnect backoff. The app starts while
+ * Redis is down: connection errors are reported, never thrown.
  */
 export function resolveClient(
   options: RedisConnectionOptions,
