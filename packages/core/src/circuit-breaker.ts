@@ -23,6 +23,9 @@ export type BreakerGate =
   | { readonly allow: true; readonly probe: boolean }
   | { readonly allow: false; readonly retryAfterMs: number };
 
+/** The answer for a closed circuit, the common case: one shared object, not one per call. */
+const ALLOW: BreakerGate = Object.freeze({ allow: true, probe: false });
+
 /**
  * One circuit per key (an upstream or a route): after `failureThreshold` failures within
  * `windowMs` it opens for `cooldownMs`, then lets one probe through (half-open); a successful
@@ -45,6 +48,11 @@ export class CircuitBreaker {
     this.#onChange = onChange;
   }
 
+  /** No circuit is open, half-open or counting failures: every gate allows, records are no-ops. */
+  get idle(): boolean {
+    return this.#circuits.size === 0;
+  }
+
   state(key: string): BreakerState {
     return this.#circuits.get(key)?.state ?? 'closed';
   }
@@ -58,7 +66,7 @@ export class CircuitBreaker {
 
   gate(key: string, now: number): BreakerGate {
     const circuit = this.#circuits.get(key);
-    if (circuit === undefined || circuit.state === 'closed') return { allow: true, probe: false };
+    if (circuit === undefined || circuit.state === 'closed') return ALLOW;
     if (circuit.state === 'open') {
       const reopenAt = circuit.openedAt + this.cooldownMs;
       if (now < reopenAt) return { allow: false, retryAfterMs: reopenAt - now };

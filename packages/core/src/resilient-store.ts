@@ -278,13 +278,18 @@ export class ResilientStore<S extends CacheStore = CacheStore> implements CacheS
     }
   }
 
+  // An idle breaker (no failure counted) allows every call and forgets every success: neither
+  // needs the time, which is read only once a failure was counted.
   #admit(): boolean {
-    if (!this.#breaker) return true;
-    return this.#breaker.gate(CIRCUIT, this.#clock.now()).allow;
+    const breaker = this.#breaker;
+    if (breaker === undefined || breaker.idle) return true;
+    return breaker.gate(CIRCUIT, this.#clock.now()).allow;
   }
 
   #succeed(): void {
-    this.#breaker?.record(CIRCUIT, true, this.#clock.now());
+    const breaker = this.#breaker;
+    if (breaker === undefined || breaker.idle) return;
+    breaker.record(CIRCUIT, true, this.#clock.now());
   }
 
   #fail(operation: StoreOperation, cause: unknown, timedOut: boolean): void {
