@@ -54,6 +54,16 @@ export const ROWS: readonly Row[] = [
   row('Express', 'gatecache-l2', 'gatecache L2 hit (Redis)', 'express-gatecache.ts', 'l2', {
     needsRedis: true,
   }),
+  row(
+    'Express',
+    'gatecache-l2',
+    'gatecache L2 hit (Redis, front)',
+    'express-gatecache.ts',
+    'l2-front',
+    {
+      needsRedis: true,
+    },
+  ),
   row('Express', 'gatecache-miss', 'gatecache miss', 'express-gatecache.ts', 'l1', {
     distinctUrls: true,
   }),
@@ -68,6 +78,9 @@ export const ROWS: readonly Row[] = [
   row('Koa', 'gatecache-l2', 'gatecache L2 hit (Redis)', 'koa-gatecache.ts', 'l2', {
     needsRedis: true,
   }),
+  row('Koa', 'gatecache-l2', 'gatecache L2 hit (Redis, front)', 'koa-gatecache.ts', 'l2-front', {
+    needsRedis: true,
+  }),
   row('Koa', 'gatecache-miss', 'gatecache miss', 'koa-gatecache.ts', 'l1', { distinctUrls: true }),
   row('Koa', 'raw-redis', 'raw ioredis GET', 'koa-redis.ts', 'raw', { needsRedis: true }),
   row('Koa', 'peer', 'koa-cash (lru-cache)', 'koa-cash.ts', 'lru'),
@@ -78,6 +91,9 @@ export const ROWS: readonly Row[] = [
   row('Hono', 'ceiling', 'node:http alone (ceiling for front)', 'ceilings.ts', 'node'),
   row('Hono', 'gatecache-l1', 'gatecache L1 hit (front)', 'hono-gatecache.ts', 'l1-front'),
   row('Hono', 'gatecache-l2', 'gatecache L2 hit (Redis)', 'hono-gatecache.ts', 'l2', {
+    needsRedis: true,
+  }),
+  row('Hono', 'gatecache-l2', 'gatecache L2 hit (Redis, front)', 'hono-gatecache.ts', 'l2-front', {
     needsRedis: true,
   }),
   row('Hono', 'gatecache-miss', 'gatecache miss', 'hono-gatecache.ts', 'l1', {

@@ -17,7 +17,12 @@ import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache
 
 const variant = variantArg(GATECACHE_VARIANTS);
 const httpCache = await loadHttpCache<
-  express.RequestHandler & { front?: (app: express.Express) => Parameters<typeof createServer>[1] }
+  express.RequestHandler & {
+    front?: (
+      app: express.Express,
+      options?: { remote?: boolean },
+    ) => Parameters<typeof createServer>[1];
+  }
 >('@gatecache/express');
 const app = express();
 const middleware = httpCache(await gatecacheOptions(variant));
@@ -35,9 +40,9 @@ app.get(PRODUCTS_PATH, async (req, res) => {
     .send(DISTINCT_BODIES ? productsBody(req.originalUrl) : BODY);
 });
 
-// `l1-front`: fresh hits are answered before Express runs (`middleware.front(app)`).
+// `l1-front`, `l2-front`: fresh hits are answered before Express runs (`middleware.front(app)`).
 const server =
-  variant === 'l1-front' && middleware.front !== undefined
-    ? createServer(middleware.front(app))
+  (variant === 'l1-front' || variant === 'l2-front') && middleware.front !== undefined
+    ? createServer(middleware.front(app, { remote: variant === 'l2-front' }))
     : createServer(app);
 server.listen(0, HOST, () => announce(server));

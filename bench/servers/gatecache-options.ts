@@ -4,6 +4,8 @@
  *
  * - `l1`: defaults (the memory tier); the origin's `Cache-Control: public, max-age=…` makes it storable.
  * - `l2`: a Redis store alone (no L1), so every hit is a Redis round trip.
+ * - `l2-front`: `l2` with the adapter's front mount and `remote: true`: Redis hits are answered
+ *   before the framework runs.
  * - `fill`: a memory store large enough for the memory mode's 100,000 entries.
  * - `fill-bounded`: a 64 MiB memory store, which the memory mode overfills to check that the
  *   process's memory stays within the configured L1 size.
@@ -18,6 +20,7 @@ export const GATECACHE_VARIANTS = [
   'l1',
   'l1-front',
   'l2',
+  'l2-front',
   'fill',
   'fill-bounded',
   'shared',
@@ -56,7 +59,8 @@ export async function gatecacheOptions(
       const store = createMemoryStore({ maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 });
       return { ttl, store };
     }
-    case 'l2': {
+    case 'l2':
+    case 'l2-front': {
       const redis = await importOptional('@gatecache/redis', ['createRedisStore']);
       if (!redis.ok) unavailable(redis.reason);
       const createRedisStore = redis.module.createRedisStore as Factory;

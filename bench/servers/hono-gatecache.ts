@@ -18,7 +18,9 @@ import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache
 
 const variant = variantArg(GATECACHE_VARIANTS);
 const httpCache = await loadHttpCache<
-  MiddlewareHandler & { front?: (listener: RequestListener) => RequestListener }
+  MiddlewareHandler & {
+    front?: (listener: RequestListener, options?: { remote?: boolean }) => RequestListener;
+  }
 >('@gatecache/hono');
 const headers = { 'content-type': CONTENT_TYPE, 'cache-control': ORIGIN_CACHE_CONTROL };
 const app = new Hono();
@@ -31,9 +33,11 @@ app.get(PRODUCTS_PATH, async (c) => {
   return c.body(productsBody(url.pathname + url.search), 200, headers);
 });
 
-// `l1-front`: fresh hits are answered before Hono and its Request/Response conversion run.
-if (variant === 'l1-front' && middleware.front !== undefined) {
-  const server = createServer(middleware.front(getRequestListener(app.fetch)));
+// `l1-front`, `l2-front`: fresh hits are answered before Hono and its Request/Response conversion run.
+if ((variant === 'l1-front' || variant === 'l2-front') && middleware.front !== undefined) {
+  const server = createServer(
+    middleware.front(getRequestListener(app.fetch), { remote: variant === 'l2-front' }),
+  );
   server.listen(0, HOST, () => announce(server));
 } else {
   const server = serve({ fetch: app.fetch, port: 0, hostname: HOST }, () => announce(server));

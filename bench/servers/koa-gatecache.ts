@@ -18,7 +18,9 @@ import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache
 
 const variant = variantArg(GATECACHE_VARIANTS);
 const httpCache = await loadHttpCache<
-  Koa.Middleware & { front?: (app: Koa) => Parameters<typeof createServer>[1] }
+  Koa.Middleware & {
+    front?: (app: Koa, options?: { remote?: boolean }) => Parameters<typeof createServer>[1];
+  }
 >('@gatecache/koa');
 const app = new Koa();
 const middleware = httpCache(await gatecacheOptions(variant));
@@ -32,9 +34,9 @@ router.get(PRODUCTS_PATH, async (ctx) => {
 });
 app.use(router.routes());
 
-// `l1-front`: fresh hits are answered before Koa runs.
+// `l1-front`, `l2-front`: fresh hits are answered before Koa runs.
 const server =
-  variant === 'l1-front' && middleware.front !== undefined
-    ? createServer(middleware.front(app))
+  (variant === 'l1-front' || variant === 'l2-front') && middleware.front !== undefined
+    ? createServer(middleware.front(app, { remote: variant === 'l2-front' }))
     : createServer(app.callback());
 server.listen(0, HOST, () => announce(server));

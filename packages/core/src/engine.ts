@@ -266,6 +266,65 @@ type Lookup = (
   readonly varyRecords: ReadonlyMap<string, VaryRecord>;
 };
 
+/** What `lookahead` found: a fresh hit's plan, or the lookup for `serve` to continue from. */
+export type Lookahead =
+  | { readonly plan: SendPlan; readonly prior: undefined }
+  | { readonly plan: undefined; readonly prior: PriorLookup | undefined };
+
+/** How long a lookahead's lookup stays good for `serve`: past it, the store is read again. */
+const PRIOR_LOOKUP_MS = 50;
+
+/**
+ * A lookup `lookahead` made, for `serve` to take once instead of reading the store again. Only
+ * the engine that made it, for the same keys, within `PRIOR_LOOKUP_MS`, may take it: anything
+ * else reads the store as usual, so a stale or foreign lookup never decides an answer.
+ */
+export class PriorLookup {
+  #engine: HttpCache | undefined;
+  readonly #sharedKey: string;
+  readonly #privateKey: string | undefined;
+  readonly #layers: string | undefined;
+  readonly #lookup: Lookup;
+  readonly #at: number;
+
+  /** @internal Made by `HttpCache.lookahead` only. */
+  constructor(
+    engine: HttpCache,
+    sharedKey: string,
+    privateKey: string | undefined,
+    layers: string | undefined,
+    lookup: Lookup,
+    at: number,
+  ) {
+    this.#engine = engine;
+    this.#sharedKey = sharedKey;
+    this.#privateKey = privateKey;
+    this.#layers = layers;
+    this.#lookup = lookup;
+    this.#at = at;
+  }
+
+  /** @internal The lookup, once, when it matches; undefined otherwise. */
+  take(
+    engine: HttpCache,
+    sharedKey: string,
+    privateKey: string | undefined,
+    layers: string | undefined,
+  ): Lookup | undefined {
+    const owner = this.#engine;
+    this.#engine = undefined;
+    if (
+      owner !== engine ||
+      sharedKey !== this.#sharedKey ||
+      privateKey !== this.#privateKey ||
+      layers !== this.#layers
+    ) {
+      return undefined;
+    }
+    return monotonicNow() - this.#at <= PRIOR_LOOKUP_MS ? this.#lookup : undefined;
+  }
+}
+
 interface Flight {
   readonly done: Promise<void>;
   /** A background refresh: nobody waits for its answer. */
@@ -471,6 +530,7 @@ export class HttpCache {
     origin: Origin,
     overrides?: CachePolicy,
     background?: BackgroundRunner,
+    prior?: PriorLookup,
   ): HandleResult | Promise<HandleResult> {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') {
@@ -506,7 +566,7 @@ export class HttpCache {
       this.#emit({ type: 'store-error', operation: 'get', error });
       return this.#passThrough(request, origin, 'bypass', 'policy-error', false);
     }
-    const lookup = this.#lookup(ctx);
+    const lookup = this.#priorFor(prior, ctx) ?? this.#lookup(ctx);
     if (isThenable(lookup))
       return lookup.then((found) => this.#decide(ctx, found, origin, background));
     return this.#decide(ctx, lookup, origin, background);
@@ -520,8 +580,65 @@ export class HttpCache {
    */
   peek(request: CacheRequest, overrides?: CachePolicy): SendPlan | undefined {
     if (this.store.local !== true) return undefined;
+    const ctx = this.#peekContext(request, overrides, true);
+    if (ctx === undefined) return undefined;
+    const lookup = this.#lookup(ctx);
+    // Not in the local tier, or the store is remote: let the request take the normal path.
+    if (isThenable(lookup)) {
+      lookup.catch(() => undefined);
+      return undefined;
+    }
+    return this.#peekHit(ctx, lookup);
+  }
+
+  /**
+   * `peek` over every tier, Redis included: a fresh hit becomes `{ plan }`, synchronously when the
+   * store answers so; anything else `{ prior }`, the lookup made, which `serve` takes in place of
+   * reading the store again (pass it as `serve`'s `prior`). Undefined where `serve` would not read
+   * the store at all (a bypass, `no-cache`, a method other than GET and HEAD). Never rejects.
+   */
+  lookahead(
+    request: CacheRequest,
+    overrides?: CachePolicy,
+  ): Lookahead | Promise<Lookahead> | undefined {
+    const ctx = this.#peekContext(request, overrides, false);
+    if (ctx === undefined) return undefined;
+    let lookup: Lookup | Promise<Lookup>;
+    try {
+      lookup = this.#lookup(ctx);
+    } catch {
+      return undefined;
+    }
+    if (!isThenable(lookup)) return this.#lookahead(ctx, lookup);
+    return lookup.then(
+      (found) => this.#lookahead(ctx, found),
+      (): Lookahead => ({ plan: undefined, prior: undefined }),
+    );
+  }
+
+  #lookahead(ctx: RequestContext, lookup: Lookup): Lookahead {
+    const plan = this.#peekHit(ctx, lookup);
+    if (plan !== undefined) return { plan, prior: undefined };
+    return {
+      plan: undefined,
+      prior: new PriorLookup(
+        this,
+        ctx.sharedKey,
+        ctx.privateKey,
+        layersOf(ctx),
+        lookup,
+        monotonicNow(),
+      ),
+    };
+  }
+
+  /** The request's context when a look at the store could answer it; undefined otherwise. */
+  #peekContext(
+    request: CacheRequest,
+    overrides: CachePolicy | undefined,
+    localOnly: boolean,
+  ): RequestContext | undefined {
     if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-    let ctx: RequestContext;
     try {
       const policy = this.#resolvePolicy(request, overrides);
       if (policy.cache === false || policy.classification === 'sensitive') return undefined;
@@ -531,17 +648,16 @@ export class HttpCache {
         ? NO_REQUEST_DIRECTIVES
         : parseRequestDirectives(request.headers);
       if (directives.noStore || directives.noCache) return undefined;
+      if (!localOnly) return this.#context(request, policy, directives);
       if (policy.layers !== undefined && !policy.layers.includes('l1')) return undefined;
-      ctx = this.#context(request, policy, directives, L1_ONLY);
+      return this.#context(request, policy, directives, L1_ONLY);
     } catch {
       return undefined;
     }
-    const lookup = this.#lookup(ctx);
-    // Not in the local tier, or the store is remote: let the request take the normal path.
-    if (isThenable(lookup)) {
-      lookup.catch(() => undefined);
-      return undefined;
-    }
+  }
+
+  /** The plan for a fresh hit that needs nothing of the app; undefined for anything else. */
+  #peekHit(ctx: RequestContext, lookup: Lookup): SendPlan | undefined {
     if (!lookup.found) return undefined;
     this.#rememberKey(ctx.sharedKey);
     const now = this.clock.now();
@@ -551,6 +667,15 @@ export class HttpCache {
       return undefined;
     const result = this.#serve(ctx, lookup.entry, HIT, false, now);
     return result.type === 'send' ? result.response : undefined;
+  }
+
+  /**
+   * The lookup `lookahead` made for this request, when it is this engine's, of the same keys, not
+   * used yet and recent; otherwise undefined, and the store is read again.
+   */
+  #priorFor(prior: PriorLookup | undefined, ctx: RequestContext): Lookup | undefined {
+    if (prior === undefined || !(prior instanceof PriorLookup)) return undefined;
+    return prior.take(this, ctx.sharedKey, ctx.privateKey, layersOf(ctx));
   }
 
   #decide(
@@ -1899,6 +2024,11 @@ const HIT: CacheStatusParts = { hit: true };
 
 /** How many host-and-target → key pairs `#sharedKey` remembers before starting over. */
 const RECENT_KEYS = 1024;
+
+/** The tiers a context reads, as one comparable string. */
+function layersOf(ctx: RequestContext): string | undefined {
+  return ctx.hints?.layers?.join(',');
+}
 
 const L1_ONLY: StoreHints = Object.freeze({ layers: Object.freeze(['l1'] as const) });
 

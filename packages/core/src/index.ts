@@ -1,6 +1,12 @@
 export { DEFAULTS } from './defaults.ts';
 export { HttpCache, createHttpCache } from './engine.ts';
-export type { BackgroundRunner, CacheEvent, HttpCacheOptions } from './engine.ts';
+export type {
+  BackgroundRunner,
+  CacheEvent,
+  HttpCacheOptions,
+  Lookahead,
+  PriorLookup,
+} from './engine.ts';
 export {
   createMemoryStore,
   MemoryStore,

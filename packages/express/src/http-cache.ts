@@ -10,8 +10,10 @@ import {
   runNodeOrigin,
   snapshotHeaders,
   takeNodeBackgroundCall,
+  takePriorLookup,
   writePlan,
   toDictionaryMode,
+  type FrontMountOptions,
   type NodeHandler,
 } from '@gatecache/core/node';
 import type { NextFunction, Request, Response } from 'express';
@@ -30,9 +32,13 @@ export interface ExpressCacheMiddleware {
    * all, and hands everything else to `app` (which must mount this middleware):
    * `http.createServer(cache.front(app)).listen(3000)`. A hit then costs no routing. Here
    * `partitionBy` sees Node's plain request (use `req.headers`, not `req.get`); when it throws,
-   * the request goes to the app.
+   * the request goes to the app. With `{ remote: true }` it answers fresh hits from Redis too,
+   * and the middleware reuses its lookup for everything else.
    */
-  front(app: NodeHandler): (req: IncomingMessage, res: ServerResponse) => void;
+  front(
+    app: NodeHandler,
+    options?: FrontMountOptions,
+  ): (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** Marks a request a cache middleware already handles, so a second one steps aside. */
@@ -104,6 +110,7 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
         },
         overrides,
         backgroundFor(req),
+        takePriorLookup(req),
       );
     } catch (error) {
       fail(error);
@@ -115,10 +122,11 @@ export function httpCache(options: ExpressCacheOptions = {}): ExpressCacheMiddle
   Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
   Object.defineProperty(middleware, 'front', {
     enumerable: true,
-    value: (app: NodeHandler) =>
+    value: (app: NodeHandler, options?: FrontMountOptions) =>
       frontHandler(cache, app, {
         overrides,
         partitionBy: partitionBy as ((req: IncomingMessage) => string | undefined) | undefined,
+        remote: options?.remote,
       }),
   });
   return middleware;

@@ -13,7 +13,7 @@ import {
 } from '@gatecache/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { frontHandler } from '@gatecache/core/front';
+import { frontHandler, takePriorLookup, type FrontMountOptions } from '@gatecache/core/front';
 import {
   backgroundFor,
   executionContextOf,
@@ -47,9 +47,10 @@ export interface HonoCacheMiddleware extends MiddlewareHandler {
    * On Node only: a request listener that answers fresh hits from the memory tier before Hono
    * (and @hono/node-server's Request/Response conversion) runs, handing everything else to
    * `listener`: `createServer(cache.front(getRequestListener(app.fetch)))`. Here `partitionBy`
-   * sees Node's plain request; when it throws, the request goes to Hono.
+   * sees Node's plain request; when it throws, the request goes to Hono. With `{ remote: true }`
+   * it answers fresh hits from Redis too, and the middleware reuses its lookup for everything else.
    */
-  front(listener: NodeListener): NodeListener;
+  front(listener: NodeListener, options?: FrontMountOptions): NodeListener;
 }
 
 /** A Node request listener, as @hono/node-server's `getRequestListener` returns. */
@@ -280,6 +281,8 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
         (call) => app.run(call),
         overrides,
         backgroundFor(c, fetchApp),
+        // A front with `remote: true` left its lookup on Node's request (@hono/node-server's env).
+        takePriorLookup((c.env as { incoming?: unknown } | undefined)?.incoming),
       );
     } catch {
       // The cache must never fail a request: an engine fault falls back to the app.
@@ -321,10 +324,11 @@ export function httpCache(options: HonoCacheOptions = {}): HonoCacheMiddleware {
   Object.defineProperty(middleware, 'front', {
     enumerable: true,
     // `@gatecache/core/front` loads no Node module, so Workers and Deno can still import this.
-    value: (listener: NodeListener) =>
+    value: (listener: NodeListener, options?: FrontMountOptions) =>
       frontHandler(cache, listener, {
         overrides,
         partitionBy: partitionBy as ((req: IncomingMessage) => string | undefined) | undefined,
+        remote: options?.remote,
       }),
   });
   return middleware;

@@ -12,7 +12,9 @@ import {
   setHeaderList,
   snapshotHeaders,
   takeNodeBackgroundCall,
+  takePriorLookup,
   writePlan,
+  type FrontMountOptions,
   type NodeHandler,
 } from '@gatecache/core/node';
 import type { Context, Next } from 'koa';
@@ -31,8 +33,10 @@ export interface KoaCacheMiddleware {
    * hands everything else to the app (which mounts this middleware):
    * `http.createServer(cache.front(app)).listen(3000)`. Here `partitionBy` sees Node's plain
    * request (`ctx.headers` works, `ctx.state` does not); when it throws, the request goes to Koa.
+   * With `{ remote: true }` it answers fresh hits from Redis too, and the middleware reuses its
+   * lookup for everything else.
    */
-  front(app: { callback(): NodeHandler } | NodeHandler): NodeHandler;
+  front(app: { callback(): NodeHandler } | NodeHandler, options?: FrontMountOptions): NodeHandler;
 }
 
 /** Marks a request a cache middleware already handles, so a second one steps aside. */
@@ -185,6 +189,7 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
         },
         overrides,
         backgroundFor(ctx),
+        takePriorLookup(req),
       );
     } catch {
       // The cache must never fail a request: an engine fault falls back to the app.
@@ -250,10 +255,11 @@ export function httpCache(options: KoaCacheOptions = {}): KoaCacheMiddleware {
   Object.defineProperty(middleware, 'cache', { value: cache, enumerable: true });
   Object.defineProperty(middleware, 'front', {
     enumerable: true,
-    value: (app: { callback(): NodeHandler } | NodeHandler) =>
+    value: (app: { callback(): NodeHandler } | NodeHandler, options?: FrontMountOptions) =>
       frontHandler(cache, typeof app === 'function' ? app : app.callback(), {
         overrides,
         partitionBy: partitionBy as ((req: IncomingMessage) => string | undefined) | undefined,
+        remote: options?.remote,
       }),
   });
   return middleware;

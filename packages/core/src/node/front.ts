@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BACKGROUND_FIELD } from '../background-calls.ts';
-import type { HttpCache } from '../engine.ts';
+import type { HttpCache, Lookahead, PriorLookup } from '../engine.ts';
 import type { SendPlan } from '../origin.ts';
 import type { CachePolicy } from '../types.ts';
 import { cacheRequestFromNode, hasRepeatedName, writePlan } from './bridge.ts';
@@ -10,6 +10,38 @@ export interface FrontOptions {
   readonly overrides?: CachePolicy | undefined;
   /** The user of a plain Node request; when it throws, the request goes to the app. */
   readonly partitionBy?: ((req: IncomingMessage) => string | undefined) | undefined;
+  /**
+   * Also answer fresh hits the store holds outside this process (Redis), not only the memory
+   * tier's. Anything else goes to the app with the lookup made, which the cache middleware takes
+   * instead of reading the store again. Every GET and HEAD request then waits for one store read
+   * before the app runs, routes the middleware does not cache included. Default false.
+   */
+  readonly remote?: boolean | undefined;
+}
+
+/** What an adapter's `front(app, options)` takes. */
+export interface FrontMountOptions {
+  /**
+   * Also answer fresh hits from a store outside this process (Redis); see `FrontOptions.remote`.
+   * Default false: only the memory tier's hits are answered in front.
+   */
+  readonly remote?: boolean | undefined;
+}
+
+/** Where the front leaves its lookup on Node's request for the middleware behind it. */
+const PRIOR = Symbol('gatecache.prior');
+
+type WithPrior = IncomingMessage & { [PRIOR]?: PriorLookup | undefined };
+
+/**
+ * The lookup a front with `remote: true` made for this request, once: adapters pass it to
+ * `serve`, which uses it only when it matches the request's keys and is recent.
+ */
+export function takePriorLookup(req: unknown): PriorLookup | undefined {
+  if (typeof req !== 'object' || req === null) return undefined;
+  const prior = (req as WithPrior)[PRIOR];
+  if (prior !== undefined) (req as WithPrior)[PRIOR] = undefined;
+  return prior;
 }
 
 /**
@@ -24,6 +56,7 @@ export function frontHandler(
   options: FrontOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { overrides, partitionBy } = options;
+  if (options.remote === true) return remoteFront(cache, app, overrides, partitionBy);
   return function gatecacheFront(req: IncomingMessage, res: ServerResponse): void {
     let plan: SendPlan | undefined;
     // The engine's own background requests always go to the app.
@@ -37,6 +70,47 @@ export function frontHandler(
     }
     if (plan !== undefined) writeHit(res, plan);
     else void app(req, res);
+  };
+}
+
+/** The front with `remote: true`: a lookup over every tier, asynchronous when the store is. */
+function remoteFront(
+  cache: HttpCache,
+  app: NodeHandler,
+  overrides: CachePolicy | undefined,
+  partitionBy: FrontOptions['partitionBy'],
+): (req: IncomingMessage, res: ServerResponse) => void {
+  function answer(req: IncomingMessage, res: ServerResponse, found: Lookahead): void {
+    if (found.plan !== undefined) {
+      try {
+        writeHit(res, found.plan);
+      } catch {
+        // Past the head nothing else can be sent: end the exchange rather than leave it hanging.
+        res.destroy();
+      }
+      return;
+    }
+    if (found.prior !== undefined) (req as WithPrior)[PRIOR] = found.prior;
+    void app(req, res);
+  }
+  return function gatecacheFront(req: IncomingMessage, res: ServerResponse): void {
+    let pending: Lookahead | Promise<Lookahead> | undefined;
+    // The engine's own background requests always go to the app.
+    if (req.headers[BACKGROUND_FIELD] === undefined) {
+      try {
+        const partition = partitionBy?.(req);
+        pending = cache.lookahead(cacheRequestFromNode(req, { partition }), overrides);
+      } catch {
+        pending = undefined;
+      }
+    }
+    if (pending === undefined) void app(req, res);
+    else if (pending instanceof Promise) {
+      pending.then(
+        (found) => answer(req, res, found),
+        () => void app(req, res),
+      );
+    } else answer(req, res, pending);
   };
 }
 

@@ -11,5 +11,5 @@ export type { NodeRequestOptions } from './bridge.ts';
 export { injectRequest } from './inject.ts';
 export type { InjectedRequest, NodeHandler } from './inject.ts';
 export { runThroughNodeApp, takeNodeBackgroundCall } from './background.ts';
-export { frontHandler } from './front.ts';
-export type { FrontOptions } from './front.ts';
+export { frontHandler, takePriorLookup } from './front.ts';
+export type { FrontMountOptions, FrontOptions } from './front.ts';
