@@ -139,7 +139,7 @@ async function settledMemory(server: RunningServer): Promise<NodeJS.MemoryUsage>
  * (RFC 9111 §5.2.1.5), so that what the runtime keeps for such traffic whatever the cache holds
  * (a grown young generation, allocator pools) is in the baseline, not counted as the cache's.
  */
-async function warmUpUncached(port: number, amount: number): Promise<void> {
+async function warmUpUncached(port: number, amount: number, prefix = 'warm'): Promise<void> {
   let counter = 0;
   await autocannon({
     url: `http://127.0.0.1:${port}${PRODUCTS_PATH}`,
@@ -151,7 +151,7 @@ async function warmUpUncached(port: number, amount: number): Promise<void> {
       {
         setupRequest: (req: autocannon.Request) => ({
           ...req,
-          path: `${PRODUCTS_PATH}?warm=${++counter}`,
+          path: `${PRODUCTS_PATH}?${prefix}=${++counter}`,
         }),
       },
     ],
@@ -281,6 +281,7 @@ async function perEntryRow(testCase: Case): Promise<string[]> {
 async function naturalPeak(
   testCase: Case,
   nodeFlags: readonly string[] = [],
+  stored = true,
 ): Promise<number | undefined> {
   const started = await startServer(testCase.server, { env: SERVER_ENV, nodeFlags });
   if (!started.ok) return undefined;
@@ -291,7 +292,10 @@ async function naturalPeak(
     await sleep(SETTLE_MS);
     const before = procStatus(server.pid, 'VmRSS');
     if (before === undefined || !resetPeakRss(server.pid)) return undefined;
-    await fill(server);
+    // `stored: false`: the fill's requests with `no-store`, so nothing is kept; the difference
+    // between the two peaks is the cache's part of the peak, the rest the runtime's and the app's.
+    if (stored) await fill(server);
+    else await warmUpUncached(server.port, ENTRIES, 'fill');
     const peak = procStatus(server.pid, 'VmHWM');
     return peak === undefined ? undefined : peak - before;
   } finally {
@@ -306,7 +310,7 @@ async function naturalPeak(
  */
 async function boundedRow(testCase: Case): Promise<string[]> {
   const started = await startServer(testCase.server, { exposeGc: true, env: SERVER_ENV });
-  if (!started.ok) return unavailableRow(testCase.name, started.reason, 12);
+  if (!started.ok) return unavailableRow(testCase.name, started.reason, 14);
   const server: RunningServer = started;
   try {
     await runLoad({ port: server.port, amount: 5000, connections: 10 });
@@ -328,6 +332,7 @@ async function boundedRow(testCase: Case): Promise<string[]> {
     const stores = (await server.originCalls()) - callsBefore;
     await server.stop();
     const natural = peakKnown ? await naturalPeak(testCase) : undefined;
+    const unstored = peakKnown ? await naturalPeak(testCase, [], false) : undefined;
     const flagged = peakKnown ? await naturalPeak(testCase, BOUNDED_NODE_FLAGS) : undefined;
     const growth = highest - before.rss;
     const peakGrowth = peak === undefined ? undefined : peak - before.rss;
@@ -348,7 +353,8 @@ async function boundedRow(testCase: Case): Promise<string[]> {
       .join('; ');
     console.log(
       `  ${testCase.name}: RSS +${fixed(growth / MiB, 0)} MiB after GC, peak +${peakGrowth === undefined ? '?' : fixed(peakGrowth / MiB, 0)} MiB, ` +
-        `+${natural === undefined ? '?' : fixed(natural / MiB, 0)} MiB with no forced GC, ` +
+        `+${natural === undefined ? '?' : fixed(natural / MiB, 0)} MiB with no forced GC ` +
+        `(+${unstored === undefined ? '?' : fixed(unstored / MiB, 0)} MiB for the same requests stored nowhere), ` +
         `+${flagged === undefined ? '?' : fixed(flagged / MiB, 0)} MiB with ${BOUNDED_NODE_FLAGS.join(' ')} (limit ${fixed(BOUNDED_RSS_LIMIT / MiB, 1)} MiB)`,
     );
     return [
@@ -358,6 +364,8 @@ async function boundedRow(testCase: Case): Promise<string[]> {
       fixed(growth / MiB, 0),
       peakGrowth === undefined ? '–' : fixed(peakGrowth / MiB, 0),
       natural === undefined ? '–' : fixed(natural / MiB, 0),
+      unstored === undefined ? '–' : fixed(unstored / MiB, 0),
+      natural === undefined || unstored === undefined ? '–' : fixed((natural - unstored) / MiB, 0),
       uncachedPeak === undefined ? '–' : fixed(uncachedPeak / MiB, 0),
       fixed(BOUNDED_RSS_LIMIT / MiB, 1),
       met ? 'met' : 'NOT met',
@@ -412,7 +420,10 @@ export async function memory(): Promise<void> {
       "request's objects in the old generation, where they wait for a major GC. Goal: never above the L1 size plus 20%, " +
       'judged on the higher peak. Last, that fill once more with Node started with ' +
       `\`${BOUNDED_NODE_FLAGS.join(' ')}\`, ` +
-      'heap limits for a process meant to stay within the cache\'s budget (packages/core/README.md, "Bounding the process\' memory"). For reference, the peak that the ' +
+      'heap limits for a process meant to stay within the cache\'s budget (packages/core/README.md, "Bounding the process\' memory"). ' +
+      "To tell the cache's part of the peak from the runtime's and the framework's, the never-collected fill runs once more in a fresh server " +
+      'with every request sent with `Cache-Control: no-store` (the same requests through the same middleware, nothing stored): the difference of the two peaks is what storing added. ' +
+      'For reference, the peak that the ' +
       `${thousands(UNCACHED_WARM_UP)} no-store requests reached over the RSS before them.`,
     '',
     markdownTable(
@@ -423,6 +434,8 @@ export async function memory(): Promise<void> {
         'RSS +MiB (highest after GC)',
         'peak RSS +MiB',
         'peak RSS +MiB, no forced GC',
+        'the same, the requests sent with no-store',
+        "the cache's part (difference)",
         'peak RSS +MiB, same traffic not stored',
         'limit MiB',
         'RSS ≤ L1 size + 20%',
