@@ -48,7 +48,7 @@ export function takePriorLookup(req: unknown): PriorLookup | undefined {
  * A Node request handler that answers fresh hits from the memory tier before the framework runs
  * at all, and hands everything else to `app` (which mounts the cache middleware for misses,
  * revalidation and everything else): `http.createServer(frontHandler(cache, app))`. A hit then
- * costs no routing and no framework objects.
+ * costs no routing and no framework objects. With `remote: true`, hits from every tier (Redis too).
  */
 export function frontHandler(
   cache: HttpCache,
