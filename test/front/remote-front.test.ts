@@ -4,7 +4,14 @@
  * lookup already made, so the store is read once per request, not twice.
  */
 import { getRequestListener } from '@hono/node-server';
-import { createHttpCache, type HeaderList, type HttpCache, type Origin } from '@gatecache/core';
+import {
+  createHttpCache,
+  createMemoryStore,
+  createTieredStore,
+  type HeaderList,
+  type HttpCache,
+  type Origin,
+} from '@gatecache/core';
 import { httpCache as expressCache } from '@gatecache/express';
 import { httpCache as honoCache } from '@gatecache/hono';
 import { httpCache as koaCache } from '@gatecache/koa';
@@ -281,5 +288,59 @@ describe('serve and a lookahead lookup', () => {
     expect(hit?.plan?.status).toBe(200);
     expect(hit?.prior).toBeUndefined();
     expect(Buffer.from(hit!.plan!.body!).toString()).toBe('n=1');
+  });
+});
+
+describe('front with remote: true over memory in front of Redis', () => {
+  it('a second instance answers the first one’s entry from Redis before its framework runs', async () => {
+    let calls = 0;
+    const instance = async () => {
+      const counts = { reached: 0 };
+      const cache = expressCache({
+        store: createTieredStore({
+          l1: createMemoryStore(),
+          l2: createRedisStore({ url: redis.url, keyPrefix: 'tiered:' }),
+        }),
+      });
+      const app = express();
+      app.use((_req, _res, next) => {
+        counts.reached++;
+        next();
+      });
+      app.use(cache);
+      app.get('/items', (_req, res) => {
+        calls++;
+        res.set('Cache-Control', 'max-age=60').send(`items n=${calls}`);
+      });
+      const { base, close } = await listen(createServer(cache.front(app, { remote: true })));
+      closers.push(async () => {
+        await close();
+        await cache.cache.close();
+      });
+      return { base, counts };
+    };
+    const a = await instance();
+    const b = await instance();
+    // One Host for both, as behind a load balancer: the key includes it.
+    const get = (base: string) => rawGet(base + '/items', { host: 'api.example' });
+    expect(await (await get(a.base)).text()).toBe('items n=1');
+    const local = await get(a.base);
+    expect(await local.text()).toBe('items n=1');
+    expect(local.headers.get('cache-status')).toMatch(/^gatecache; hit/);
+    // The write to Redis may land just after the response.
+    for (let i = 0; i < 50 && (await redis.cli('KEYS', 'tiered:*')).trim() === ''; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await redisGets();
+    // B's memory tier is empty: its front reads Redis, answers, and fills its memory tier.
+    const shared = await get(b.base);
+    expect(await shared.text()).toBe('items n=1');
+    expect(shared.headers.get('cache-status')).toMatch(/^gatecache; hit/);
+    expect(await redisGets()).toBe(1);
+    expect(await (await get(b.base)).text()).toBe('items n=1');
+    expect(await redisGets()).toBe(0);
+    expect(calls).toBe(1);
+    expect(a.counts.reached).toBe(1);
+    expect(b.counts.reached).toBe(0);
   });
 });
