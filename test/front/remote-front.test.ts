@@ -344,3 +344,39 @@ describe('front with remote: true over memory in front of Redis', () => {
     expect(b.counts.reached).toBe(0);
   });
 });
+
+describe('front with remote: true and a cache on some routes only', () => {
+  it('uncached routes still reach the app every time; HEAD is answered from the GET entry', async () => {
+    const engine = createHttpCache({
+      store: createRedisStore({ url: redis.url, keyPrefix: 'routes:' }),
+    });
+    const cache = expressCache({ cache: engine });
+    const app = express();
+    let cachedCalls = 0;
+    let openCalls = 0;
+    app.get('/cached', cache, (_req, res) => {
+      cachedCalls++;
+      res.set('Cache-Control', 'max-age=60').send(`cached n=${cachedCalls}`);
+    });
+    app.get('/open', (_req, res) => {
+      openCalls++;
+      // Storable, but no cache middleware on this route: nothing may store or answer it.
+      res.set('Cache-Control', 'max-age=60').send(`open n=${openCalls}`);
+    });
+    const { base, close } = await listen(createServer(cache.front(app, { remote: true })));
+    closers.push(async () => {
+      await close();
+      await engine.close();
+    });
+    expect(await (await rawGet(base + '/open')).text()).toBe('open n=1');
+    expect(await (await rawGet(base + '/open')).text()).toBe('open n=2');
+    expect(openCalls).toBe(2);
+    expect(await (await rawGet(base + '/cached')).text()).toBe('cached n=1');
+    const head = await rawGet(base + '/cached', {}, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers.get('cache-status')).toMatch(/^gatecache; hit/);
+    expect(await head.text()).toBe('');
+    expect(await (await rawGet(base + '/cached')).text()).toBe('cached n=1');
+    expect(cachedCalls).toBe(1);
+  });
+});
