@@ -271,6 +271,9 @@ export type Lookahead =
   | { readonly plan: SendPlan; readonly prior: undefined }
   | { readonly plan: undefined; readonly prior: PriorLookup | undefined };
 
+/** A lookahead whose store read failed: the app runs, and `serve` reads again. */
+const NOTHING_AHEAD: Lookahead = Object.freeze({ plan: undefined, prior: undefined });
+
 /** How long a lookahead's lookup stays good for `serve`: past it, the store is read again. */
 const PRIOR_LOOKUP_MS = 50;
 
@@ -576,26 +579,31 @@ export class HttpCache {
    * A fresh hit answered at once from the local (L1, memory) tier, or undefined: no origin call,
    * no network, no waiting. Adapters use it in front of a framework, so a hit never pays for the
    * framework's routing; anything else (a miss, a stale entry, an entry only in L2) goes through
-   * the app and `serve` as usual.
+   * the app and `serve` as usual. Never throws.
    */
   peek(request: CacheRequest, overrides?: CachePolicy): SendPlan | undefined {
     if (this.store.local !== true) return undefined;
     const ctx = this.#peekContext(request, overrides, true);
     if (ctx === undefined) return undefined;
-    const lookup = this.#lookup(ctx);
-    // Not in the local tier, or the store is remote: let the request take the normal path.
-    if (isThenable(lookup)) {
-      lookup.catch(() => undefined);
+    try {
+      const lookup = this.#lookup(ctx);
+      // Not in the local tier, or the store is remote: let the request take the normal path.
+      if (isThenable(lookup)) {
+        lookup.catch(() => undefined);
+        return undefined;
+      }
+      return this.#peekHit(ctx, lookup);
+    } catch {
       return undefined;
     }
-    return this.#peekHit(ctx, lookup);
   }
 
   /**
    * `peek` over every tier, Redis included: a fresh hit becomes `{ plan }`, synchronously when the
    * store answers so; anything else `{ prior }`, the lookup made, which `serve` takes in place of
    * reading the store again (pass it as `serve`'s `prior`). Undefined where `serve` would not read
-   * the store at all (a bypass, `no-cache`, a method other than GET and HEAD). Never rejects.
+   * the store at all (a bypass, `no-cache`, a method other than GET and HEAD). Never throws or
+   * rejects.
    */
   lookahead(
     request: CacheRequest,
@@ -603,17 +611,16 @@ export class HttpCache {
   ): Lookahead | Promise<Lookahead> | undefined {
     const ctx = this.#peekContext(request, overrides, false);
     if (ctx === undefined) return undefined;
-    let lookup: Lookup | Promise<Lookup>;
     try {
-      lookup = this.#lookup(ctx);
+      const lookup = this.#lookup(ctx);
+      if (!isThenable(lookup)) return this.#lookahead(ctx, lookup);
+      return lookup.then(
+        (found) => this.#lookahead(ctx, found),
+        () => NOTHING_AHEAD,
+      );
     } catch {
       return undefined;
     }
-    if (!isThenable(lookup)) return this.#lookahead(ctx, lookup);
-    return lookup.then(
-      (found) => this.#lookahead(ctx, found),
-      (): Lookahead => ({ plan: undefined, prior: undefined }),
-    );
   }
 
   #lookahead(ctx: RequestContext, lookup: Lookup): Lookahead {

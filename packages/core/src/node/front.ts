@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BACKGROUND_FIELD } from '../background-calls.ts';
 import type { HttpCache, Lookahead, PriorLookup } from '../engine.ts';
 import type { SendPlan } from '../origin.ts';
-import type { CachePolicy } from '../types.ts';
+import type { CachePolicy, CacheRequest } from '../types.ts';
 import { cacheRequestFromNode, hasRepeatedName, writePlan } from './bridge.ts';
 import type { NodeHandler } from './inject.ts';
 
@@ -58,19 +58,27 @@ export function frontHandler(
   const { overrides, partitionBy } = options;
   if (options.remote === true) return remoteFront(cache, app, overrides, partitionBy);
   return function gatecacheFront(req: IncomingMessage, res: ServerResponse): void {
-    let plan: SendPlan | undefined;
-    // The engine's own background requests always go to the app.
-    if (req.headers[BACKGROUND_FIELD] === undefined) {
-      try {
-        const partition = partitionBy?.(req);
-        plan = cache.peek(cacheRequestFromNode(req, { partition }), overrides);
-      } catch {
-        plan = undefined;
-      }
-    }
+    const request = frontRequest(req, partitionBy);
+    const plan = request === undefined ? undefined : cache.peek(request, overrides);
     if (plan !== undefined) writeHit(res, plan);
     else void app(req, res);
   };
+}
+
+/**
+ * The request as the engine sees it, or undefined when it must go to the app as it is: the
+ * engine's own background requests, and a `partitionBy` that throws.
+ */
+function frontRequest(
+  req: IncomingMessage,
+  partitionBy: FrontOptions['partitionBy'],
+): CacheRequest | undefined {
+  if (req.headers[BACKGROUND_FIELD] !== undefined) return undefined;
+  try {
+    return cacheRequestFromNode(req, { partition: partitionBy?.(req) });
+  } catch {
+    return undefined;
+  }
 }
 
 /** The front with `remote: true`: a lookup over every tier, asynchronous when the store is. */
@@ -94,16 +102,8 @@ function remoteFront(
     void app(req, res);
   }
   return function gatecacheFront(req: IncomingMessage, res: ServerResponse): void {
-    let pending: Lookahead | Promise<Lookahead> | undefined;
-    // The engine's own background requests always go to the app.
-    if (req.headers[BACKGROUND_FIELD] === undefined) {
-      try {
-        const partition = partitionBy?.(req);
-        pending = cache.lookahead(cacheRequestFromNode(req, { partition }), overrides);
-      } catch {
-        pending = undefined;
-      }
-    }
+    const request = frontRequest(req, partitionBy);
+    const pending = request === undefined ? undefined : cache.lookahead(request, overrides);
     if (pending === undefined) void app(req, res);
     else if (pending instanceof Promise) {
       pending.then(
