@@ -28,6 +28,13 @@ export const GATECACHE_VARIANTS = [
 ] as const;
 export type GatecacheVariant = (typeof GATECACHE_VARIANTS)[number];
 
+/** How a variant mounts the cache in front of the framework, or undefined for middleware only. */
+export function frontMount(variant: GatecacheVariant): { remote: boolean } | undefined {
+  if (variant === 'l1-front') return { remote: false };
+  if (variant === 'l2-front') return { remote: true };
+  return undefined;
+}
+
 type Factory = (options: Record<string, unknown>) => unknown;
 
 export async function gatecacheOptions(

@@ -14,7 +14,12 @@ import {
   productsBody,
   variantArg,
 } from './common.ts';
-import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache-options.ts';
+import {
+  frontMount,
+  GATECACHE_VARIANTS,
+  gatecacheOptions,
+  loadHttpCache,
+} from './gatecache-options.ts';
 
 const variant = variantArg(GATECACHE_VARIANTS);
 const httpCache = await loadHttpCache<
@@ -34,10 +39,9 @@ app.get(PRODUCTS_PATH, async (c) => {
 });
 
 // `l1-front`, `l2-front`: fresh hits are answered before Hono and its Request/Response conversion run.
-if ((variant === 'l1-front' || variant === 'l2-front') && middleware.front !== undefined) {
-  const server = createServer(
-    middleware.front(getRequestListener(app.fetch), { remote: variant === 'l2-front' }),
-  );
+const mount = frontMount(variant);
+if (mount !== undefined && middleware.front !== undefined) {
+  const server = createServer(middleware.front(getRequestListener(app.fetch), mount));
   server.listen(0, HOST, () => announce(server));
 } else {
   const server = serve({ fetch: app.fetch, port: 0, hostname: HOST }, () => announce(server));

@@ -14,7 +14,12 @@ import {
   productsBody,
   variantArg,
 } from './common.ts';
-import { GATECACHE_VARIANTS, gatecacheOptions, loadHttpCache } from './gatecache-options.ts';
+import {
+  frontMount,
+  GATECACHE_VARIANTS,
+  gatecacheOptions,
+  loadHttpCache,
+} from './gatecache-options.ts';
 
 const variant = variantArg(GATECACHE_VARIANTS);
 const httpCache = await loadHttpCache<
@@ -35,8 +40,9 @@ router.get(PRODUCTS_PATH, async (ctx) => {
 app.use(router.routes());
 
 // `l1-front`, `l2-front`: fresh hits are answered before Koa runs.
+const mount = frontMount(variant);
 const server =
-  (variant === 'l1-front' || variant === 'l2-front') && middleware.front !== undefined
-    ? createServer(middleware.front(app, { remote: variant === 'l2-front' }))
+  mount !== undefined && middleware.front !== undefined
+    ? createServer(middleware.front(app, mount))
     : createServer(app.callback());
 server.listen(0, HOST, () => announce(server));
